@@ -1,0 +1,25 @@
+# Multi-stage build: compile in the Rust image, run as a non-root user on Debian slim.
+#   docker build -t newsd .
+#   docker run -v newsd-data:/var/lib/newsd -v $PWD/config:/etc/newsd:ro newsd
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+RUN cargo build --release --locked --bin newsd
+
+FROM debian:bookworm-slim
+# TLS roots are compiled in (webpki-roots); tini forwards SIGTERM so the drain runs.
+RUN apt-get update && apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /var/lib/newsd newsd \
+    && mkdir -p /var/lib/newsd /etc/newsd && chown newsd /var/lib/newsd
+COPY --from=build /src/target/release/newsd /usr/local/bin/newsd
+COPY config/newsd.toml config/feeds.txt /etc/newsd/
+USER newsd
+VOLUME ["/var/lib/newsd"]
+ENV NEWSD_CONFIG=/etc/newsd/newsd.toml \
+    NEWSD_DATA_DIR=/var/lib/newsd \
+    NEWSD_LOG_FORMAT=json
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/newsd"]
+CMD ["run"]

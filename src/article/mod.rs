@@ -1,0 +1,176 @@
+//! Article: identity of an article page.
+//!
+//! Owns the canonical URL (DESIGN §3) and the article id derived from it. Whether a URL is
+//! known, the page fetch and the hand-off to extract are sequenced by the pipeline; this
+//! module holds the pure rules those steps apply.
+
+use url::Url;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Query parameters that only track the reader; they never select different content.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "mkt_tok",
+    "ref",
+    "ref_src",
+    "ref_url",
+    "referrer",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "hsctatracking",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "wt.mc_id",
+    "wt_mc",
+    "xtor",
+    "cmpid",
+    "ncid",
+    "ocid",
+    "s_cid",
+    "sr_share",
+    "spm",
+    "at_medium",
+    "at_campaign",
+    "at_source",
+    "ito",
+    "cmp",
+    "feature",
+    "rss",
+    "share",
+    "smid",
+    "soc_src",
+    "soc_trk",
+    "__twitter_impression",
+];
+
+/// Prefixes of tracking-parameter families (`utm_source`, `utm_medium`, …).
+const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hmb_", "__s"];
+
+fn is_tracking(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    TRACKING_PARAMS.contains(&key.as_str()) || TRACKING_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Canonical form of an article URL: scheme and host lower-cased (the `url` crate does this
+/// and drops default ports), fragment dropped, tracking parameters dropped, remaining query
+/// parameters sorted (stable for equal keys), an empty query removed.
+pub fn canonicalize(url: &Url) -> Url {
+    let mut out = url.clone();
+    out.set_fragment(None);
+    if url.query().is_some() {
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        if pairs.is_empty() {
+            out.set_query(None);
+        } else {
+            out.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    out
+}
+
+/// The canonical URL of a fetched page: the page's own `rel=canonical` / `og:url` when it is
+/// on the same site as the fetched URL (a page may not claim another site's identity), else
+/// the fetched URL after redirects; canonicalised either way.
+pub fn page_canonical(fetched: &Url, declared: Option<&str>) -> Url {
+    let declared = declared
+        .and_then(|d| fetched.join(d.trim()).ok())
+        .filter(|d| matches!(d.scheme(), "http" | "https") && same_site(fetched, d));
+    canonicalize(declared.as_ref().unwrap_or(fetched))
+}
+
+/// Same site: equal hosts once a leading `www.` is ignored, or one a subdomain of the other
+/// (`www.example.org` vs `news.example.org` is not the same site under this rule; a public
+/// suffix list would be needed to go further, and is not worth the dependency for a hint).
+fn same_site(a: &Url, b: &Url) -> bool {
+    let (Some(ha), Some(hb)) = (a.host_str(), b.host_str()) else {
+        return false;
+    };
+    let ha = ha.strip_prefix("www.").unwrap_or(ha);
+    let hb = hb.strip_prefix("www.").unwrap_or(hb);
+    ha == hb || ha.ends_with(&format!(".{hb}")) || hb.ends_with(&format!(".{ha}"))
+}
+
+/// The article id: XXH3-64 (seed 0) of the canonical URL string.
+pub fn article_id(canonical: &Url) -> u64 {
+    xxh3_64(canonical.as_str().as_bytes())
+}
+
+/// The stored name: `{seq:03}_{id:016x}.txt`.
+pub fn article_name(seq: u64, id: u64) -> String {
+    format!("{seq:03}_{id:016x}.txt")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        canonicalize(&Url::parse(s).unwrap()).to_string()
+    }
+
+    #[test]
+    fn tracking_parameters_and_fragments_are_dropped() {
+        assert_eq!(
+            canon("HTTP://Example.ORG:80/a/b.html?utm_campaign=digest&utm_source=newsletter#top"),
+            "http://example.org/a/b.html"
+        );
+        assert_eq!(
+            canon("https://example.org:443/x?b=2&fbclid=abc&a=1&gclid=z&mc_cid=1&mc_eid=2&ref=rss"),
+            "https://example.org/x?a=1&b=2"
+        );
+        assert_eq!(
+            canon("https://example.org:8443/x?id=7"),
+            "https://example.org:8443/x?id=7"
+        );
+    }
+
+    #[test]
+    fn page_canonical_is_trusted_only_on_the_same_site() {
+        let fetched = Url::parse("https://www.example.org/story?utm_source=x").unwrap();
+        assert_eq!(
+            page_canonical(&fetched, Some("https://example.org/story-canonical")).as_str(),
+            "https://example.org/story-canonical"
+        );
+        assert_eq!(
+            page_canonical(&fetched, Some("/relative#frag")).as_str(),
+            "https://www.example.org/relative"
+        );
+        assert_eq!(
+            page_canonical(&fetched, Some("https://evil.example.net/story")).as_str(),
+            "https://www.example.org/story"
+        );
+        assert_eq!(
+            page_canonical(&fetched, None).as_str(),
+            "https://www.example.org/story"
+        );
+    }
+
+    #[test]
+    fn names_follow_the_seed_format() {
+        assert_eq!(
+            article_name(0, 0x76ac_e5f3_621f_ed2e),
+            "000_76ace5f3621fed2e.txt"
+        );
+        assert_eq!(article_name(1000, 1), "1000_0000000000000001.txt");
+        let u = Url::parse("http://example.org/a").unwrap();
+        assert_eq!(article_id(&u), xxh3_64(b"http://example.org/a"));
+    }
+}

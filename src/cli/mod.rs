@@ -1,0 +1,275 @@
+//! CLI: argument parsing and one function per command. `anyhow` lives here and in `main.rs`
+//! only; the library stages return typed errors.
+
+pub mod clean;
+pub mod dedup;
+mod inspect;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError, LogFormat, Overrides};
+
+/// The config used when neither `--config` nor `NEWSD_CONFIG` names one.
+pub const DEFAULT_CONFIG: &str = "config/newsd.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newsd",
+    version,
+    about = "News-ingestion daemon: feeds → clean article text → near-duplicate check → sled"
+)]
+pub struct Cli {
+    /// Config file [default: config/newsd.toml]
+    #[arg(long, global = true, env = "NEWSD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Store directory (overrides store.data_dir)
+    #[arg(long, global = true, env = "NEWSD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format (overrides log.format)
+    #[arg(long, global = true, env = "NEWSD_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log level or tracing filter (overrides log.level)
+    #[arg(long, global = true, env = "NEWSD_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon until SIGTERM/SIGINT (SIGHUP reloads the feed lists)
+    Run,
+    /// Poll every feed once, store what is new, print a summary on stderr, exit
+    Once {
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the config and feed lists; exit 0, or 2 with every problem
+    Validate,
+    /// Clean one page (or a directory of pages) to article text
+    Clean(clean::CleanArgs),
+    /// Run clean-text files through the dedup engine (in memory), one JSON line per file
+    Dedup(dedup::DedupArgs),
+    /// Write every stored article to DIR/<name> plus DIR/manifest.jsonl
+    Export {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// List stored articles
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one stored article (by name or any URL that led to it) and its recorded copies
+    Show {
+        name_or_url: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List feeds and their poll state
+    Feeds {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store counts
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exit status for configuration problems (`validate`, and any command given a bad config).
+pub const EXIT_CONFIG: i32 = 2;
+
+/// A failure that carries its exit status.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Cli {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+        }
+    }
+
+    /// Loads the config. Without `--config`, `config/newsd.toml` is used when it exists;
+    /// commands that can work without one (`clean`, `dedup`, read-only views) fall back to
+    /// built-in defaults, the others say which file is missing.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let (path, explicit) = match &self.config {
+            Some(p) => (p.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG), false),
+        };
+        if !explicit && !path.exists() {
+            let needs_file = matches!(
+                self.command,
+                Command::Run | Command::Once { .. } | Command::Validate
+            );
+            if needs_file {
+                return Err(config_exit(ConfigError(vec![crate::config::Problem {
+                    file: path,
+                    key: String::new(),
+                    reason: "no such file (run from the repository root, or pass --config PATH / NEWSD_CONFIG)".into(),
+                }])));
+            }
+            let mut cfg = Config::defaults();
+            cfg.apply(&self.overrides());
+            return Ok(cfg);
+        }
+        Config::load(&path, &self.overrides()).map_err(config_exit)
+    }
+}
+
+fn config_exit(e: ConfigError) -> anyhow::Error {
+    Exit {
+        code: EXIT_CONFIG,
+        message: e.to_string(),
+    }
+    .into()
+}
+
+/// Sets up `tracing`: JSON lines unless on a terminal (or as configured), to stderr.
+pub fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
+    let cfg = cli.load_config()?;
+    // One-shot tools keep quiet unless asked; the daemon logs at the configured level.
+    let quiet =
+        matches!(cli.command, Command::Clean(_) | Command::Dedup(_)) && cli.log_level.is_none();
+    init_logging(cfg.log.format, if quiet { "warn" } else { &cfg.log.level });
+    match &cli.command {
+        Command::Run => runtime()?.block_on(run(cfg)),
+        Command::Once { json } => runtime()?.block_on(once(cfg, *json)),
+        Command::Validate => validate(&cfg),
+        Command::Clean(args) => {
+            let extractor = crate::extract::Extractor::new(&cfg.extract)?;
+            clean::run(args, &extractor)
+        }
+        Command::Dedup(args) => dedup::run(args, &cfg.dedup),
+        Command::Export { out } => inspect::export(&cfg, out),
+        Command::List { json } => inspect::list(&cfg, *json),
+        Command::Show { name_or_url, json } => inspect::show(&cfg, name_or_url, *json),
+        Command::Feeds { json } => inspect::feeds(&cfg, *json),
+        Command::Stats { json } => inspect::stats(&cfg, *json),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let reload = Arc::new(tokio::sync::Notify::new());
+    crate::daemon::spawn_signal_handlers(shutdown.clone(), reload.clone())
+        .context("cannot install signal handlers")?;
+    crate::daemon::run(cfg, shutdown, reload).await?;
+    Ok(())
+}
+
+async fn once(cfg: Config, json: bool) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    crate::daemon::spawn_signal_handlers(shutdown.clone(), Arc::new(tokio::sync::Notify::new()))
+        .context("cannot install signal handlers")?;
+    let report = crate::daemon::once(cfg, shutdown).await?;
+    if json {
+        eprintln!("{}", serde_json::to_string(&report)?);
+    } else {
+        eprintln!(
+            "newsd once: {} feeds polled ({} not modified, {} failed), {} items: {} stored, {} duplicates, {} already known, {} rejected, {} to retry",
+            report.feeds_polled,
+            report.feeds_not_modified,
+            report.feed_errors,
+            report.items,
+            report.stored,
+            report.duplicates,
+            report.known,
+            report.rejected,
+            report.failed
+        );
+    }
+    Ok(())
+}
+
+fn validate(cfg: &Config) -> anyhow::Result<()> {
+    let (feeds, problems) = cfg.load_feeds();
+    if !problems.is_empty() {
+        let message = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Exit {
+            code: EXIT_CONFIG,
+            message,
+        }
+        .into());
+    }
+    println!(
+        "{}: ok ({} feeds, store at {})",
+        cfg.file().display(),
+        feeds.len(),
+        cfg.store.data_dir.display()
+    );
+    Ok(())
+}
+
+/// Fetches one page for `newsd clean URL`, through the same client and guard as the daemon.
+pub fn fetch_url(url: &url::Url) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+    let cfg = Config::defaults();
+    fetch_with(url, &cfg)
+}
+
+fn fetch_with(url: &url::Url, cfg: &Config) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+    let fetcher = crate::fetch::Fetcher::new(&cfg.fetch)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match rt.block_on(fetcher.get(url, crate::fetch::Kind::Page, None))? {
+        crate::fetch::Outcome::Fetched(f) => Ok((f.body, f.content_type)),
+        crate::fetch::Outcome::NotModified(_) => bail!("{url}: unexpected 304"),
+    }
+}
+
+/// Creates `dir` (and parents) with a clear error.
+pub(crate) fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}

@@ -1,0 +1,201 @@
+//! In-memory LSH index: the reference semantics of duplicate lookup.
+//!
+//! Fingerprints are kept in flat arrays (no per-article allocation) and the band keys in one
+//! open-addressing table of 8-byte entries, which is what keeps the index near 1 KB per
+//! stored article: 512 bytes of signature, up to 128 of lead, 4 per fact, about 12 per band entry.
+
+use super::fingerprint::View;
+use super::minhash::SIG_LEN;
+use super::{Engine, Fingerprint};
+
+/// Streaming duplicate detector over an in-memory LSH index.
+///
+/// [`check_and_insert`](Self::check_and_insert) looks up every band key of the new
+/// fingerprint, compares it with each candidate and returns the best duplicate (highest
+/// similarity, ties to the earliest); when there is none the fingerprint is stored.
+/// Duplicates are not stored: later copies must match the original, as in the persistent store.
+#[derive(Debug)]
+pub struct MemoryIndex {
+    engine: Engine,
+    sigs: Vec<u32>,
+    shingles: Vec<u32>,
+    shingle_words: Vec<u8>,
+    lead_ends: Vec<u32>,
+    leads: Vec<u32>,
+    fact_ends: Vec<u32>,
+    facts: Vec<u32>,
+    /// Stream position (number of earlier `check_and_insert` calls) of each stored entry.
+    positions: Vec<u32>,
+    table: BandTable,
+    calls: usize,
+    candidates: Vec<u32>,
+}
+
+impl MemoryIndex {
+    pub fn new(engine: Engine) -> Self {
+        MemoryIndex {
+            engine,
+            sigs: Vec::new(),
+            shingles: Vec::new(),
+            shingle_words: Vec::new(),
+            lead_ends: Vec::new(),
+            leads: Vec::new(),
+            fact_ends: Vec::new(),
+            facts: Vec::new(),
+            positions: Vec::new(),
+            table: BandTable::default(),
+            calls: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// The engine the index compares with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Returns `Some((position, similarity))` of the best stored original when `fp` is a
+    /// duplicate, where `position` is the original's 0-based position among all calls so far
+    /// (duplicates take a position too, so it is the article's place in the input stream);
+    /// otherwise stores `fp` and returns `None`.
+    pub fn check_and_insert(&mut self, fp: Fingerprint) -> Option<(usize, f64)> {
+        let position = self.calls;
+        self.calls += 1;
+        let keys: Vec<u64> = self.engine.band_keys_of(&fp.sig[..]).collect();
+        self.candidates.clear();
+        for &key in &keys {
+            self.table.lookup(key, &mut self.candidates);
+        }
+        self.candidates.sort_unstable();
+        self.candidates.dedup();
+        let mut best: Option<(u32, f64)> = None;
+        for &id in &self.candidates {
+            let c = self.engine.compare_parts(fp.view(), self.view(id as usize));
+            // Candidates are visited in insertion order, so `>` keeps the earliest on ties.
+            if c.is_duplicate && best.is_none_or(|(_, s)| c.similarity > s) {
+                best = Some((id, c.similarity));
+            }
+        }
+        if let Some((id, similarity)) = best {
+            return Some((self.positions[id as usize] as usize, similarity));
+        }
+        let id = u32::try_from(self.positions.len()).expect("more than 4 G stored articles");
+        for key in keys {
+            self.table.insert(key, id);
+        }
+        self.sigs.extend_from_slice(&fp.sig[..]);
+        self.shingles.push(fp.shingles);
+        self.shingle_words.push(fp.shingle_words);
+        self.leads.extend_from_slice(&fp.lead);
+        self.lead_ends.push(self.leads.len() as u32);
+        self.facts.extend_from_slice(&fp.facts);
+        self.fact_ends.push(self.facts.len() as u32);
+        self.positions.push(position as u32);
+        None
+    }
+
+    /// Number of stored (distinct) fingerprints.
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// Heap bytes held by the index (allocated capacity, not just what is in use).
+    pub fn heap_bytes(&self) -> usize {
+        4 * (self.sigs.capacity()
+            + self.shingles.capacity()
+            + self.lead_ends.capacity()
+            + self.leads.capacity()
+            + self.fact_ends.capacity()
+            + self.facts.capacity()
+            + self.positions.capacity()
+            + self.candidates.capacity())
+            + self.shingle_words.capacity()
+            + 8 * self.table.slots.capacity()
+    }
+
+    fn view(&self, id: usize) -> View<'_> {
+        let span = |ends: &[u32]| {
+            let start = if id == 0 { 0 } else { ends[id - 1] as usize };
+            start..ends[id] as usize
+        };
+        View {
+            sig: &self.sigs[id * SIG_LEN..(id + 1) * SIG_LEN],
+            shingles: self.shingles[id],
+            shingle_words: self.shingle_words[id],
+            lead: &self.leads[span(&self.lead_ends)],
+            facts: &self.facts[span(&self.fact_ends)],
+        }
+    }
+}
+
+/// Linear-probing multimap from band key to stored id. An entry packs a 32-bit tag of the key
+/// with the id; the slot comes from the tag alone, so the table can grow without the keys.
+/// Two keys sharing a tag (chance 2^-32) only add a candidate that `compare` then rejects.
+#[derive(Debug, Default)]
+struct BandTable {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+const VACANT: u64 = u64::MAX;
+
+impl BandTable {
+    fn tag(key: u64) -> u32 {
+        (key ^ (key >> 32)) as u32
+    }
+
+    /// Maps a tag onto `0..n` by multiply-shift (any `n`, so the table can grow by 1.5×).
+    fn home(tag: u32, n: usize) -> usize {
+        ((u64::from(tag.wrapping_mul(0x9e37_79b9)) * n as u64) >> 32) as usize
+    }
+
+    fn lookup(&self, key: u64, out: &mut Vec<u32>) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let tag = Self::tag(key);
+        let mut i = Self::home(tag, self.slots.len());
+        loop {
+            let e = self.slots[i];
+            if e == VACANT {
+                return;
+            }
+            if (e >> 32) as u32 == tag {
+                out.push(e as u32);
+            }
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+        }
+    }
+
+    fn insert(&mut self, key: u64, id: u32) {
+        // Keep the load at or below 0.8: probe runs stay short and memory stays ~12 B/entry.
+        if 5 * (self.len + 1) > 4 * self.slots.len() {
+            self.grow();
+        }
+        Self::place(
+            &mut self.slots,
+            (u64::from(Self::tag(key)) << 32) | u64::from(id),
+        );
+        self.len += 1;
+    }
+
+    fn place(slots: &mut [u64], entry: u64) {
+        let mut i = Self::home((entry >> 32) as u32, slots.len());
+        while slots[i] != VACANT {
+            i = if i + 1 == slots.len() { 0 } else { i + 1 };
+        }
+        slots[i] = entry;
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 3 / 2).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![VACANT; n]);
+        for e in old.into_iter().filter(|&e| e != VACANT) {
+            Self::place(&mut self.slots, e);
+        }
+    }
+}

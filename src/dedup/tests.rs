@@ -1,0 +1,3 @@
+//! Engine tests: the seed-site check, encoding, and properties of the decision rule.
+
+use super::*;

@@ -1,0 +1,330 @@
+//! Finding the article body and cutting it into blocks.
+//!
+//! Every run of text belongs to its nearest block element. Blocks are judged by length, link
+//! density and punctuation as *good* (prose), *bad* (link lists, chrome) or neutral (short
+//! lines, headings). Each container then scores `good − α·bad` over its subtree, where anything
+//! under a chrome element (nav, aside, footer, `class="related"`, comments, …) counts as bad.
+//! The best-scoring container is the body root: it holds most of the prose while leaving out
+//! the link-heavy furniture around it; ties go to the deepest container so the headline and
+//! byline above the text stay out. The page's own declarations (itemprop=articleBody, content
+//! class names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them.
+
+use super::dom::{Chrome, Dom, Tag};
+use super::{Removal, RemovalReason};
+
+/// Weight of link-heavy/chrome text against prose when choosing the root.
+const BAD_WEIGHT: f32 = 1.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Paragraph,
+    Heading(u8),
+    ListItem,
+    Quote,
+    Cell,
+    Pre,
+    Other,
+}
+
+/// A block of text as found inside the chosen root, before the boilerplate filter.
+#[derive(Debug)]
+pub struct RawBlock {
+    pub text: String,
+    pub kind: Kind,
+    /// Share of the text inside links (0..=1).
+    pub link_density: f32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Stat {
+    chars: u32,
+    link: u32,
+    commas: u32,
+    last: u8,
+}
+
+fn kind_of(tag: Tag) -> Kind {
+    match tag {
+        Tag::P => Kind::Paragraph,
+        Tag::H(n) => Kind::Heading(n),
+        Tag::Li | Tag::Dt | Tag::Dd => Kind::ListItem,
+        Tag::Blockquote => Kind::Quote,
+        Tag::Cell => Kind::Cell,
+        Tag::Pre => Kind::Pre,
+        _ => Kind::Other,
+    }
+}
+
+/// Tags whose subtree never belongs to the article text, with the reason reported.
+fn structural_junk(tag: Tag) -> Option<RemovalReason> {
+    match tag {
+        Tag::Nav => Some(RemovalReason::Nav),
+        Tag::Aside => Some(RemovalReason::Related),
+        Tag::Footer => Some(RemovalReason::Nav),
+        Tag::Form => Some(RemovalReason::Form),
+        Tag::Button => Some(RemovalReason::Boilerplate),
+        Tag::Figcaption => Some(RemovalReason::Caption),
+        Tag::Junk | Tag::Head | Tag::Title | Tag::Meta | Tag::Link => Some(RemovalReason::Hidden),
+        _ => None,
+    }
+}
+
+/// Whether element `i` is chrome. Verdicts from class names and markup are overruled by the
+/// amount of prose inside: an element holding most of the page's prose is the article whatever
+/// its template calls it (`hs_cos_wrapper_meta_field`, `<form id="aspnetForm">`, a `hidden`
+/// wrapper revealed by script), and the weak names (meta, date, author, title, …) only mark
+/// small elements.
+fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<RemovalReason> {
+    let n = &dom.nodes[i];
+    if n.tag == Tag::Text {
+        return None;
+    }
+    let reason = if n.hidden {
+        RemovalReason::Hidden
+    } else if let Some(r) = structural_junk(n.tag) {
+        r
+    } else if let Chrome::Junk(r) = n.chrome {
+        let weak = matches!(
+            r,
+            RemovalReason::Byline
+                | RemovalReason::Date
+                | RemovalReason::Bio
+                | RemovalReason::Caption
+                | RemovalReason::Tags
+                | RemovalReason::DuplicateTitle
+        );
+        if weak && prose >= 800.0 {
+            return None;
+        }
+        r
+    } else {
+        return None;
+    };
+    if prose > 0.5 * total_prose
+        && prose > 0.0
+        && !matches!(n.tag, Tag::Head | Tag::Title | Tag::Meta)
+    {
+        return None;
+    }
+    Some(reason)
+}
+
+/// Counts visible characters cheaply: UTF-8 lead bytes that are not ASCII whitespace.
+fn count_text(s: &str, st: &mut Stat, link: bool) {
+    let mut n = 0u32;
+    for &b in s.as_bytes() {
+        if (b & 0xC0) != 0x80 && !b.is_ascii_whitespace() {
+            n += 1;
+            st.last = b;
+        }
+        if b == b',' {
+            st.commas += 1;
+        }
+    }
+    st.chars += n;
+    if link {
+        st.link += n;
+    }
+}
+
+#[derive(PartialEq)]
+enum Quality {
+    Good,
+    Neutral,
+    Bad,
+}
+
+fn quality(st: &Stat, tag: Tag) -> Quality {
+    if st.chars == 0 {
+        return Quality::Neutral;
+    }
+    let ld = st.link as f32 / st.chars as f32;
+    if ld > 0.5 {
+        return Quality::Bad;
+    }
+    if matches!(tag, Tag::H(_)) {
+        return Quality::Neutral;
+    }
+    let sentence_end =
+        matches!(st.last, b'.' | b'!' | b'?' | b'"' | b')' | b':') || st.last >= 0x80;
+    if (st.chars >= 80 && ld < 0.3) || (st.chars >= 25 && ld < 0.1 && sentence_end) {
+        Quality::Good
+    } else {
+        Quality::Neutral
+    }
+}
+
+/// Chooses the body root and returns its blocks in page order.
+pub fn extract_blocks(
+    dom: &Dom,
+    _title: &str,
+    mut explain: Option<&mut Vec<Removal>>,
+) -> Vec<RawBlock> {
+    let n = dom.nodes.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    // Per block owner: text statistics.
+    let mut owner = vec![0u32; n];
+    let mut stats = vec![Stat::default(); n];
+    for i in 0..n {
+        let node = &dom.nodes[i];
+        let parent = node.parent as usize;
+        owner[i] = if node.tag.is_block() || parent >= n {
+            i as u32
+        } else {
+            owner[parent]
+        };
+        if node.tag == Tag::Text {
+            let o = owner[i] as usize;
+            let mut st = stats[o];
+            count_text(dom.text_of(i), &mut st, node.in_link);
+            stats[o] = st;
+        }
+    }
+    // Subtree totals, bottom-up (reverse pre-order visits children before parents). A first
+    // pass ignores chrome so that chrome verdicts can be checked against how much prose the
+    // element holds; the second pass counts text under chrome as bad.
+    let mut own_good = vec![0f32; n];
+    let mut own_bad = vec![0f32; n];
+    for i in 0..n {
+        let tag = dom.nodes[i].tag;
+        if tag.is_block() || i == 0 {
+            match quality(&stats[i], tag) {
+                Quality::Good => own_good[i] = stats[i].chars as f32,
+                Quality::Bad => own_bad[i] = stats[i].chars as f32,
+                Quality::Neutral => {}
+            }
+        }
+    }
+    let mut raw = own_good.clone();
+    for i in (1..n).rev() {
+        let p = dom.nodes[i].parent as usize;
+        if p < n {
+            raw[p] += raw[i];
+        }
+    }
+    let total = raw[0];
+    let junk: Vec<Option<RemovalReason>> =
+        (0..n).map(|i| junk_reason(dom, i, raw[i], total)).collect();
+    let mut good = own_good;
+    let mut bad = own_bad;
+    for i in (1..n).rev() {
+        let p = dom.nodes[i].parent as usize;
+        if p >= n {
+            continue;
+        }
+        if junk[i].is_some() {
+            bad[p] += good[i] + bad[i];
+        } else {
+            good[p] += good[i];
+            bad[p] += bad[i];
+        }
+    }
+
+    let root = dom
+        .forced_root
+        .map(|r| r as usize)
+        .unwrap_or_else(|| choose_root(dom, &good, &bad, &junk));
+    emit(dom, root, &junk, explain.as_deref_mut())
+}
+
+fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReason>]) -> usize {
+    let n = dom.nodes.len();
+    let mut under_junk = vec![false; n];
+    let mut best = (dom.body as usize, f32::MIN);
+    for i in 0..n {
+        let node = &dom.nodes[i];
+        let p = node.parent as usize;
+        let inherited = p < n && under_junk[p];
+        under_junk[i] = inherited || junk[i].is_some();
+        if !matches!(
+            node.tag,
+            Tag::Block | Tag::Article | Tag::Main | Tag::Body | Tag::Cell | Tag::Blockquote
+        ) || good[i] <= 0.0
+        {
+            continue;
+        }
+        let mut score = good[i] - BAD_WEIGHT * bad[i];
+        if dom.article_body == Some(i as u32) {
+            score *= 1.5;
+        } else if node.chrome == Chrome::Content || node.tag == Tag::Article {
+            score *= 1.1;
+        }
+        if under_junk[i] {
+            score *= 0.3;
+        }
+        if score >= best.1 {
+            best = (i, score);
+        }
+    }
+    best.0
+}
+
+fn emit(
+    dom: &Dom,
+    root: usize,
+    junk: &[Option<RemovalReason>],
+    mut explain: Option<&mut Vec<Removal>>,
+) -> Vec<RawBlock> {
+    let end = dom.nodes[root].end as usize;
+    let mut blocks = Vec::new();
+    let mut buf = String::new();
+    let mut link_chars = 0usize;
+    // Open block elements: (subtree end, kind).
+    let mut open: Vec<(usize, Kind)> = vec![(end, kind_of(dom.nodes[root].tag))];
+    let flush =
+        |buf: &mut String, link_chars: &mut usize, kind: Kind, blocks: &mut Vec<RawBlock>| {
+            let text = super::collapse_ws(buf);
+            buf.clear();
+            if !text.is_empty() {
+                let chars = text.chars().filter(|c| !c.is_whitespace()).count().max(1);
+                blocks.push(RawBlock {
+                    text,
+                    kind,
+                    link_density: (*link_chars as f32 / chars as f32).min(1.0),
+                });
+            }
+            *link_chars = 0;
+        };
+    let mut i = root + 1;
+    while i < end {
+        while open.len() > 1 && open.last().is_some_and(|&(e, _)| e <= i) {
+            let kind = open.last().map_or(Kind::Other, |o| o.1);
+            flush(&mut buf, &mut link_chars, kind, &mut blocks);
+            open.pop();
+        }
+        let node = &dom.nodes[i];
+        if node.tag == Tag::Text {
+            let t = dom.text_of(i);
+            if node.in_link {
+                link_chars += t.chars().filter(|c| !c.is_whitespace()).count();
+            }
+            buf.push_str(t);
+            i += 1;
+            continue;
+        }
+        if let Some(reason) = junk[i] {
+            if let Some(out) = explain.as_deref_mut() {
+                let text = dom.subtree_text(i);
+                if !text.is_empty() {
+                    out.push(Removal { reason, text });
+                }
+            }
+            i = node.end as usize;
+            continue;
+        }
+        if node.tag == Tag::Br {
+            buf.push(' ');
+        } else if node.tag.is_block() {
+            let kind = open.last().map_or(Kind::Other, |o| o.1);
+            flush(&mut buf, &mut link_chars, kind, &mut blocks);
+            open.push((node.end as usize, kind_of(node.tag)));
+        }
+        i += 1;
+    }
+    while let Some((_, kind)) = open.pop() {
+        flush(&mut buf, &mut link_chars, kind, &mut blocks);
+    }
+    blocks
+}

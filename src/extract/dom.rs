@@ -1,0 +1,354 @@
+//! A compact arena copy of the parsed document, in document (pre-)order.
+//!
+//! The heuristics need a few aggregate passes over the tree (text and link length per subtree,
+//! class-name verdicts) and one ordered walk. Doing that on scraper's tree would mean string
+//! comparisons of tag names and class lists at every visit; here each element is classified
+//! once. Pre-order storage with a subtree `end` index lets every pass be a loop, never
+//! recursion, so no input depth can overflow the stack.
+
+use scraper::{ElementRef, Html, Node as HtmlNode};
+
+/// Element kinds the heuristics distinguish; everything else is `Inline` or `Block`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Text,
+    Html,
+    Head,
+    Body,
+    Title,
+    Meta,
+    Link,
+    Time,
+    A,
+    Br,
+    P,
+    H(u8),
+    Li,
+    Dt,
+    Dd,
+    Blockquote,
+    Pre,
+    Cell,
+    Article,
+    Main,
+    Nav,
+    Header,
+    Footer,
+    Aside,
+    Form,
+    Button,
+    Figure,
+    Figcaption,
+    Table,
+    List,
+    /// Other block containers (div, section, …).
+    Block,
+    /// Inline elements whose text flows into the surrounding block.
+    Inline,
+    /// Elements that never hold article text (label, legend, dialog, …).
+    Junk,
+}
+
+impl Tag {
+    fn from_name(name: &str) -> Tag {
+        match name {
+            "html" => Tag::Html,
+            "head" => Tag::Head,
+            "body" => Tag::Body,
+            "title" => Tag::Title,
+            "meta" => Tag::Meta,
+            "link" => Tag::Link,
+            "time" => Tag::Time,
+            "a" => Tag::A,
+            "br" => Tag::Br,
+            "p" => Tag::P,
+            "h1" => Tag::H(1),
+            "h2" => Tag::H(2),
+            "h3" => Tag::H(3),
+            "h4" => Tag::H(4),
+            "h5" => Tag::H(5),
+            "h6" => Tag::H(6),
+            "li" => Tag::Li,
+            "dt" => Tag::Dt,
+            "dd" => Tag::Dd,
+            "blockquote" => Tag::Blockquote,
+            "pre" => Tag::Pre,
+            "td" | "th" => Tag::Cell,
+            "article" => Tag::Article,
+            "main" => Tag::Main,
+            "nav" | "menu" => Tag::Nav,
+            "header" => Tag::Header,
+            "footer" => Tag::Footer,
+            "aside" => Tag::Aside,
+            "form" => Tag::Form,
+            "button" => Tag::Button,
+            "figure" => Tag::Figure,
+            "figcaption" => Tag::Figcaption,
+            "table" => Tag::Table,
+            "ul" | "ol" | "dl" => Tag::List,
+            "div" | "section" | "center" | "details" | "summary" | "address" | "hgroup"
+            | "fieldset" | "tbody" | "thead" | "tfoot" | "tr" | "caption" | "hr" | "picture"
+            | "font-block" => Tag::Block,
+            "label" | "legend" | "dialog" | "option" | "datalist" | "output" | "progress"
+            | "meter" | "head-junk" => Tag::Junk,
+            _ => Tag::Inline,
+        }
+    }
+
+    /// Whether the element starts a new line of text.
+    pub fn is_block(self) -> bool {
+        !matches!(self, Tag::Text | Tag::A | Tag::Inline | Tag::Time | Tag::Br)
+    }
+}
+
+/// Verdict on an element's class/id/role: what kind of chrome it announces, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chrome {
+    None,
+    /// Announces article content (`article-body`, `entry-content`, itemprop=articleBody).
+    Content,
+    Junk(super::RemovalReason),
+}
+
+pub struct Node {
+    pub tag: Tag,
+    pub parent: u32,
+    /// One past the last descendant (pre-order), so the subtree is `self..end`.
+    pub end: u32,
+    pub chrome: Chrome,
+    pub hidden: bool,
+    pub in_link: bool,
+    /// Text nodes: byte range into [`Dom::text`].
+    pub text: (u32, u32),
+}
+
+/// Attributes kept for metadata lookups (meta/link/time/html elements only).
+pub struct MetaTag {
+    pub tag: Tag,
+    pub node: u32,
+    pub attrs: Vec<(String, String)>,
+}
+
+pub struct Dom {
+    pub nodes: Vec<Node>,
+    pub text: String,
+    pub metas: Vec<MetaTag>,
+    /// Index of the `<body>` (or root) element.
+    pub body: u32,
+    /// Index of the element a site rule named as content, if any.
+    pub forced_root: Option<u32>,
+    /// Index of the first element with itemprop=articleBody, if any.
+    pub article_body: Option<u32>,
+}
+
+impl Dom {
+    /// `forced` is the element a site rule selected as content (compared by identity).
+    pub fn build(doc: &Html, forced: Option<&scraper::node::Element>) -> Dom {
+        let mut dom = Dom {
+            nodes: Vec::with_capacity(2048),
+            text: String::with_capacity(32 * 1024),
+            metas: Vec::new(),
+            body: 0,
+            forced_root: None,
+            article_body: None,
+        };
+        let root = doc.root_element();
+        dom.push_element(root, u32::MAX, false, false);
+        // Explicit stack of (arena index, children iterator): no recursion on input depth.
+        let mut stack = vec![(0u32, root.children())];
+        while let Some((parent, iter)) = stack.last_mut() {
+            let parent = *parent;
+            let Some(child) = iter.next() else {
+                let idx = parent as usize;
+                dom.nodes[idx].end = dom.nodes.len() as u32;
+                stack.pop();
+                continue;
+            };
+            let (hidden, in_link) = {
+                let p = &dom.nodes[parent as usize];
+                (p.hidden, p.in_link || p.tag == Tag::A)
+            };
+            match child.value() {
+                HtmlNode::Text(t) => {
+                    let start = dom.text.len() as u32;
+                    dom.text.push_str(t);
+                    let end = dom.text.len() as u32;
+                    let idx = dom.nodes.len() as u32;
+                    dom.nodes.push(Node {
+                        tag: Tag::Text,
+                        parent,
+                        end: idx + 1,
+                        chrome: Chrome::None,
+                        hidden,
+                        in_link,
+                        text: (start, end),
+                    });
+                }
+                HtmlNode::Element(_) => {
+                    if let Some(el) = ElementRef::wrap(child) {
+                        let idx = dom.push_element(el, parent, hidden, in_link);
+                        if forced.is_some_and(|f| std::ptr::eq(f, el.value())) {
+                            dom.forced_root = Some(idx);
+                        }
+                        stack.push((idx, el.children()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        dom
+    }
+
+    fn push_element(
+        &mut self,
+        el: ElementRef<'_>,
+        parent: u32,
+        hidden: bool,
+        in_link: bool,
+    ) -> u32 {
+        let e = el.value();
+        let tag = Tag::from_name(e.name());
+        let idx = self.nodes.len() as u32;
+        let mut hidden =
+            hidden || e.attr("hidden").is_some() || e.attr("aria-hidden") == Some("true");
+        let itemprop_body = e
+            .attr("itemprop")
+            .is_some_and(|v| v.eq_ignore_ascii_case("articleBody"));
+        if itemprop_body && self.article_body.is_none() {
+            self.article_body = Some(idx);
+        }
+        let chrome = if itemprop_body {
+            Chrome::Content
+        } else {
+            classify(tag, e.attr("class"), e.attr("id"), e.attr("role"))
+        };
+        if tag == Tag::Body {
+            self.body = idx;
+            hidden = false;
+        }
+        if matches!(
+            tag,
+            Tag::Meta | Tag::Link | Tag::Time | Tag::Html | Tag::Title
+        ) || e
+            .attr("itemprop")
+            .is_some_and(|v| v.eq_ignore_ascii_case("author"))
+        {
+            self.metas.push(MetaTag {
+                tag,
+                node: idx,
+                attrs: e
+                    .attrs()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            });
+        }
+        self.nodes.push(Node {
+            tag,
+            parent,
+            end: idx + 1,
+            chrome,
+            hidden,
+            in_link,
+            text: (0, 0),
+        });
+        idx
+    }
+
+    pub fn text_of(&self, i: usize) -> &str {
+        let (s, e) = self.nodes[i].text;
+        self.text.get(s as usize..e as usize).unwrap_or("")
+    }
+
+    /// All text under node `i`, whitespace collapsed.
+    pub fn subtree_text(&self, i: usize) -> String {
+        let end = self.nodes[i].end as usize;
+        let mut s = String::new();
+        for j in i..end {
+            if self.nodes[j].tag == Tag::Text {
+                s.push_str(self.text_of(j));
+            } else if self.nodes[j].tag.is_block() || self.nodes[j].tag == Tag::Br {
+                s.push(' ');
+            }
+        }
+        super::collapse_ws(&s)
+    }
+}
+
+/// Class/id/role tokens → chrome verdict. Tokens are split on non-alphanumerics, so
+/// `post-tags` yields `tags`, but `commentary` is not `comment`.
+pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&str>) -> Chrome {
+    use super::RemovalReason as R;
+    if matches!(tag, Tag::Html | Tag::Body | Tag::Head) {
+        return Chrome::None;
+    }
+    match role {
+        Some("navigation" | "menu" | "menubar") => return Chrome::Junk(R::Nav),
+        Some("complementary") => return Chrome::Junk(R::Related),
+        Some("dialog" | "alertdialog") => return Chrome::Junk(R::Cookie),
+        _ => {}
+    }
+    if class.is_none() && id.is_none() {
+        return Chrome::None;
+    }
+    let mut positive = false;
+    let mut junk: Option<R> = None;
+    for token in class
+        .into_iter()
+        .chain(id)
+        .flat_map(|s| s.split(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|t| !t.is_empty())
+    {
+        let t = token.to_ascii_lowercase();
+        let verdict = match t.as_str() {
+            "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body"
+            | "text" | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"
+            | "articletext" => {
+                positive = true;
+                None
+            }
+            "comment" | "comments" | "disqus" | "respond" | "replies" | "commentlist" => {
+                Some(R::Comments)
+            }
+            "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks"
+            | "shares" | "sharebar" => Some(R::Share),
+            "related" | "relatedposts" | "recommended" | "recommendations" | "mostread"
+            | "popular" | "trending" | "outbrain" | "taboola" | "readmore" | "more"
+            | "morestories" | "jp" => {
+                if t == "jp" || t == "more" {
+                    None
+                } else {
+                    Some(R::Related)
+                }
+            }
+            "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
+            | "paywall" | "promo" | "cta" | "membership" | "support" => Some(R::Promo),
+            "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs"
+            | "pagination" | "pager" | "skip" | "toolbar" | "masthead" => Some(R::Nav),
+            "footer" | "sidebar" | "widget" | "widgets" | "aside" => Some(R::Nav),
+            "tags" | "tag" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => {
+                Some(R::Tags)
+            }
+            "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => Some(R::Bio),
+            "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => Some(R::Byline),
+            "date" | "time" | "timestamp" | "published" | "updated" | "pubdate" => Some(R::Date),
+            "caption" | "credit" | "credits" | "wp-caption-text" | "photocredit" | "figcaption" => {
+                Some(R::Caption)
+            }
+            "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
+            | "dfp" => Some(R::Ad),
+            "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => {
+                Some(R::Cookie)
+            }
+            "title" | "headline" => Some(R::DuplicateTitle),
+            _ => None,
+        };
+        junk = junk.or(verdict);
+    }
+    // Any chrome token wins over a content token: `post-tags`, `entry-meta` and
+    // `article-related` are chrome inside the article, not the article.
+    match junk {
+        Some(r) => Chrome::Junk(r),
+        None if positive => Chrome::Content,
+        None => Chrome::None,
+    }
+}

@@ -1,0 +1,869 @@
+//! Block-level boilerplate classifier, run on the blocks of the chosen body root.
+//!
+//! Chrome that sits *inside* the article container survives root selection: "Read also" lines,
+//! share and newsletter prompts, donation appeals, bylines and dates, captions and credits, tag
+//! lines, a repeated headline. Each rule is a phrase family (several languages) plus a length
+//! cap: the cap is what keeps a real paragraph that merely *mentions* a newsletter or a
+//! donation, because prompts are short and prose is not.
+
+use super::content::{Kind, RawBlock};
+use super::meta::Meta;
+use super::{Removal, RemovalReason as R};
+
+/// How a phrase must sit in the block.
+#[derive(Clone, Copy)]
+enum At {
+    /// The block starts with the phrase.
+    Start,
+    /// The phrase appears anywhere.
+    Anywhere,
+    /// The block is the phrase (ignoring surrounding punctuation).
+    Whole,
+}
+
+struct Family {
+    reason: R,
+    at: At,
+    /// Longest block (in words) the family may remove.
+    max_words: usize,
+    phrases: &'static [&'static str],
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        reason: R::Related,
+        at: At::Start,
+        max_words: 30,
+        phrases: &[
+            // en
+            "read more",
+            "read also",
+            "also read",
+            "read next",
+            "related:",
+            "related articles",
+            "related stories",
+            "related posts",
+            "related content",
+            "related coverage",
+            "related reading",
+            "more from",
+            "see also",
+            "most read",
+            "most popular",
+            "you may also like",
+            "you might also like",
+            "recommended for you",
+            "trending now",
+            "more stories",
+            "continue reading",
+            "click here to read",
+            "read the full",
+            "related news",
+            // fr
+            "lire aussi",
+            "à lire aussi",
+            "a lire aussi",
+            "à lire également",
+            "lire la suite",
+            "voir aussi",
+            "sur le même sujet",
+            "les plus lus",
+            "lisez aussi",
+            "à voir aussi",
+            // de
+            "lesen sie auch",
+            "lesen sie mehr",
+            "mehr zum thema",
+            "auch interessant",
+            "weiterlesen",
+            "das könnte sie auch interessieren",
+            "meistgelesen",
+            "mehr lesen",
+            // es
+            "lee también",
+            "lea también",
+            "leer más",
+            "te puede interesar",
+            "también te puede interesar",
+            "lo más leído",
+            "noticias relacionadas",
+            "ver también",
+            "más información",
+            // pt
+            "leia também",
+            "leia mais",
+            "veja também",
+            "saiba mais",
+            "mais lidas",
+            "notícias relacionadas",
+            // it
+            "leggi anche",
+            "leggi di più",
+            "potrebbe interessarti",
+            "i più letti",
+            "articoli correlati",
+            "vedi anche",
+            // sv
+            "läs också",
+            "läs även",
+            "läs mer",
+            "mest läst",
+            "relaterat",
+            "relaterade artiklar",
+            // ru
+            "читайте также",
+            "читать также",
+            "читать далее",
+            "смотрите также",
+            "по теме:",
+            "самое читаемое",
+        ],
+    },
+    Family {
+        reason: R::Share,
+        at: At::Anywhere,
+        max_words: 20,
+        phrases: &[
+            "share this",
+            "share on facebook",
+            "share on twitter",
+            "share on linkedin",
+            "share via",
+            "click to share",
+            "follow us on",
+            "like us on facebook",
+            "tweet this",
+            "share the article",
+            "share article",
+            "partager sur",
+            "partagez cet",
+            "suivez-nous",
+            "auf facebook teilen",
+            "folgen sie uns",
+            "artikel teilen",
+            "compartir en",
+            "comparte esta",
+            "síguenos",
+            "compartilhe",
+            "compartilhar no",
+            "siga-nos",
+            "condividi su",
+            "condividi questo",
+            "seguici su",
+            "dela på",
+            "dela artikeln",
+            "följ oss",
+            "поделиться",
+            "следите за нами",
+            "подписывайтесь на наш",
+        ],
+    },
+    Family {
+        reason: R::Promo,
+        at: At::Anywhere,
+        max_words: 45,
+        phrases: &[
+            // newsletters and subscriptions
+            "sign up for our",
+            "sign up to our",
+            "subscribe to our",
+            "our newsletter",
+            "your inbox",
+            "subscribe now",
+            "get our newsletter",
+            "join our mailing list",
+            "sign up for the",
+            "inscrivez-vous à notre",
+            "abonnez-vous",
+            "notre newsletter",
+            "notre infolettre",
+            "recevez notre",
+            "newsletter abonnieren",
+            "unseren newsletter",
+            "jetzt abonnieren",
+            "abonnieren sie",
+            "suscríbete",
+            "suscríbase",
+            "nuestro boletín",
+            "nuestra newsletter",
+            "assine nossa",
+            "assine a nossa",
+            "inscreva-se",
+            "nossa newsletter",
+            "iscriviti alla",
+            "la nostra newsletter",
+            "iscriviti alla nostra",
+            "prenumerera på",
+            "vårt nyhetsbrev",
+            "anmäl dig till vårt",
+            "подпишитесь на",
+            "нашу рассылку",
+            "подписаться на рассылку",
+            // donations and memberships
+            "support us",
+            "support our",
+            "donate now",
+            "donate today",
+            "please donate",
+            "make a donation",
+            "become a patron",
+            "on patreon",
+            "via patreon",
+            "on paypal",
+            "via paypal",
+            "through paypal",
+            "buy me a coffee",
+            "become a member",
+            "support independent journalism",
+            "feel free to support",
+            "soutenez-nous",
+            "faites un don",
+            "faire un don",
+            "unterstützen sie uns",
+            "jetzt spenden",
+            "apóyanos",
+            "haz una donación",
+            "dona ahora",
+            "apoie o",
+            "apoie-nos",
+            "faça uma doação",
+            "sostienici",
+            "sostieni il",
+            "fai una donazione",
+            "du kan stötta",
+            "stötta oss",
+            "stöd oss",
+            "bli medlem",
+            "поддержите нас",
+            "поддержать проект",
+            "пожертвовать",
+        ],
+    },
+    Family {
+        reason: R::Comments,
+        at: At::Start,
+        max_words: 12,
+        phrases: &[
+            "leave a comment",
+            "leave a reply",
+            "comments (",
+            "no comments",
+            "log in to comment",
+            "log in to reply",
+            "post a comment",
+            "add a comment",
+            "join the discussion",
+            "kommentare",
+            "commentaires",
+            "comentarios",
+            "comentários",
+            "commenti",
+            "kommentarer",
+            "комментарии",
+            "laisser un commentaire",
+            "deja un comentario",
+            "lascia un commento",
+            "skriv en kommentar",
+        ],
+    },
+    Family {
+        reason: R::Cookie,
+        at: At::Anywhere,
+        max_words: 60,
+        phrases: &[
+            "we use cookies",
+            "this website uses cookies",
+            "this site uses cookies",
+            "accept cookies",
+            "nous utilisons des cookies",
+            "wir verwenden cookies",
+            "utilizamos cookies",
+            "usamos cookies",
+            "utilizziamo i cookie",
+            "vi använder cookies",
+            "мы используем cookie",
+        ],
+    },
+    Family {
+        reason: R::Tags,
+        at: At::Start,
+        max_words: 25,
+        phrases: &[
+            "tags:",
+            "tagged:",
+            "tagged with",
+            "filed under",
+            "topics:",
+            "tag:",
+            "schlagwörter",
+            "schlagworte:",
+            "themen:",
+            "étiquettes",
+            "mots-clés",
+            "mots clés",
+            "etiquetas:",
+            "temas:",
+            "argomenti:",
+            "taggar:",
+            "теги:",
+            "тэги:",
+            "keywords:",
+        ],
+    },
+    Family {
+        reason: R::Caption,
+        at: At::Start,
+        max_words: 30,
+        phrases: &[
+            "photo:",
+            "photo by",
+            "photos:",
+            "foto:",
+            "fotos:",
+            "image:",
+            "images:",
+            "picture:",
+            "credit:",
+            "photograph:",
+            "bild:",
+            "illustration:",
+            "crédit photo",
+            "crédits photo",
+            "photo credit",
+            "fotografía:",
+            "imagem:",
+            "immagine:",
+            "фото:",
+            "image source",
+            "image credit",
+            "(photo",
+        ],
+    },
+    Family {
+        reason: R::Caption,
+        at: At::Anywhere,
+        max_words: 15,
+        phrases: &[
+            "getty images",
+            "shutterstock",
+            "afp photo",
+            "©",
+            "(c) ",
+            "/ reuters",
+            "/ ap photo",
+        ],
+    },
+    Family {
+        reason: R::Boilerplate,
+        at: At::Whole,
+        max_words: 5,
+        phrases: &[
+            "advertisement",
+            "advertising",
+            "anzeige",
+            "werbung",
+            "publicité",
+            "publicidad",
+            "pubblicità",
+            "annons",
+            "реклама",
+            "show more",
+            "show less",
+            "load more",
+            "back to top",
+            "back to top button",
+            "scroll to top",
+            "click here",
+            "print",
+            "email",
+            "share",
+            "tweet",
+            "skip to content",
+            "top",
+            "menu",
+            "close",
+            "verified by monsterinsights",
+            "sponsored",
+            "sponsored content",
+            "continue reading",
+        ],
+    },
+    Family {
+        reason: R::Boilerplate,
+        at: At::Anywhere,
+        max_words: 40,
+        phrases: &[
+            "all rights reserved",
+            "originally published",
+            "republished with permission",
+            "this story was originally",
+            "verified by monsterinsights",
+            "tous droits réservés",
+            "alle rechte vorbehalten",
+            "todos los derechos reservados",
+            "todos os direitos reservados",
+            "tutti i diritti riservati",
+            "alla rättigheter förbehållna",
+            "все права защищены",
+        ],
+    },
+    Family {
+        reason: R::Date,
+        at: At::Start,
+        max_words: 10,
+        phrases: &[
+            "published",
+            "updated",
+            "last updated",
+            "posted on",
+            "publicerad",
+            "uppdaterad",
+            "publié le",
+            "mis à jour",
+            "veröffentlicht",
+            "aktualisiert",
+            "publicado",
+            "actualizado",
+            "atualizado",
+            "pubblicato",
+            "aggiornato",
+            "опубликовано",
+            "обновлено",
+            "date:",
+        ],
+    },
+    Family {
+        reason: R::Byline,
+        at: At::Start,
+        max_words: 10,
+        phrases: &[
+            "by ",
+            "written by",
+            "posted by",
+            "author:",
+            "words by",
+            "reporting by",
+            "von ",
+            "par ",
+            "por ",
+            "di ",
+            "av ",
+            "door ",
+            "autor:",
+            "auteur :",
+            "auteur:",
+            "autore:",
+            "författare:",
+            "автор:",
+            "text:",
+            "- ",
+        ],
+    },
+];
+
+/// Filters the raw blocks; returns the kept text blocks and an author name found in a byline.
+pub fn clean_blocks(
+    raw: Vec<RawBlock>,
+    title: &str,
+    meta: &Meta,
+    mut explain: Option<&mut Vec<Removal>>,
+) -> (Vec<String>, Option<String>) {
+    let title_key = key(title);
+    let author_key = meta.author.as_deref().map(key).filter(|k| !k.is_empty());
+    let mut kept: Vec<(String, Kind)> = Vec::with_capacity(raw.len());
+    let mut seen_short: Vec<String> = Vec::new();
+    let mut byline_author = None;
+    for (pos, b) in raw.into_iter().enumerate() {
+        let verdict = classify(&b, pos, &title_key, author_key.as_deref(), &mut seen_short);
+        match verdict {
+            None => kept.push((b.text, b.kind)),
+            Some(reason) => {
+                if reason == R::Byline && byline_author.is_none() {
+                    byline_author = author_from_byline(&b.text);
+                }
+                if let Some(out) = explain.as_deref_mut() {
+                    out.push(Removal {
+                        reason,
+                        text: b.text,
+                    });
+                }
+            }
+        }
+    }
+    // A heading with nothing after it introduces something we removed (related links,
+    // comments), not article text.
+    while kept
+        .last()
+        .is_some_and(|(_, k)| matches!(k, Kind::Heading(_)))
+    {
+        if let Some((text, _)) = kept.pop() {
+            if let Some(out) = explain.as_deref_mut() {
+                out.push(Removal {
+                    reason: R::Related,
+                    text,
+                });
+            }
+        }
+    }
+    (kept.into_iter().map(|(t, _)| t).collect(), byline_author)
+}
+
+/// Letters and digits only, lower-cased: how two renderings of a title are compared.
+fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn classify(
+    b: &RawBlock,
+    pos: usize,
+    title_key: &str,
+    author_key: Option<&str>,
+    seen: &mut Vec<String>,
+) -> Option<R> {
+    let text = &b.text;
+    let words = text.split_whitespace().count();
+    if b.link_density > 0.5 {
+        return Some(R::LinkDense);
+    }
+    let k = key(text);
+    if k.is_empty() {
+        return Some(R::Boilerplate);
+    }
+    if !title_key.is_empty() && k == title_key {
+        return Some(R::DuplicateTitle);
+    }
+    if matches!(b.kind, Kind::Heading(1)) && pos < 3 {
+        return Some(R::DuplicateTitle);
+    }
+    if let Some(a) = author_key {
+        if words <= 12
+            && (k == a || (k.contains(a) && k.len() < a.len() + 40 && !text.ends_with('.')))
+        {
+            return Some(R::Byline);
+        }
+    }
+    if let Some(r) = phrase_verdict(text, words) {
+        return Some(r);
+    }
+    if words <= 8 && looks_like_date(text) {
+        return Some(R::Date);
+    }
+    if words <= 15 && !matches!(b.kind, Kind::Heading(_)) {
+        if seen.iter().any(|s| *s == k) {
+            return Some(R::Duplicate);
+        }
+        seen.push(k);
+    }
+    None
+}
+
+/// The phrase families, on their own (exposed for tests).
+fn phrase_verdict(text: &str, words: usize) -> Option<R> {
+    let lower = text.to_lowercase();
+    let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©');
+    for fam in FAMILIES {
+        if words > fam.max_words {
+            continue;
+        }
+        let hit = fam.phrases.iter().any(|p| match fam.at {
+            At::Start => lower.starts_with(p) || trimmed.starts_with(p),
+            At::Anywhere => lower.contains(p),
+            At::Whole => trimmed == *p,
+        });
+        if hit {
+            if fam.reason == R::Byline && !byline_shape(text) {
+                continue;
+            }
+            if fam.reason == R::Date && !text.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            return Some(fam.reason);
+        }
+    }
+    None
+}
+
+/// "By Jane Doe", "- Osborn Baya", "Von Max Muster und Erika Beispiel": a marker followed by
+/// capitalised names, no sentence punctuation.
+fn byline_shape(text: &str) -> bool {
+    let mut it = text.split_whitespace();
+    let first = it.next().unwrap_or("");
+    let rest: Vec<&str> = if first.ends_with(':') || first == "-" || first.len() <= 3 {
+        it.collect()
+    } else {
+        // "Written by", "Posted by": skip the second marker word too.
+        it.skip(1).collect()
+    };
+    !rest.is_empty()
+        && !text.ends_with('.')
+        && rest
+            .iter()
+            .take(2)
+            .all(|w| w.chars().next().is_some_and(|c| c.is_uppercase()))
+}
+
+fn author_from_byline(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let markers = [
+        "written by ",
+        "posted by ",
+        "by ",
+        "von ",
+        "par ",
+        "por ",
+        "di ",
+        "av ",
+        "door ",
+        "- ",
+    ];
+    let start = markers
+        .iter()
+        .find(|m| lower.starts_with(*m))
+        .map_or(0, |m| m.len());
+    let name = text
+        .get(start..)?
+        .split(['|', '·', ',', '\u{2014}'])
+        .next()?
+        .trim();
+    (!name.is_empty() && name.split_whitespace().count() <= 5).then(|| name.to_owned())
+}
+
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "janv",
+    "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "déc", "januar", "februar",
+    "märz", "juni", "juli", "oktober", "dezember", "ene", "abr", "ago", "dic", "fev", "out", "dez",
+    "gen", "mag", "giu", "lug", "set", "ott", "okt", "maj", "янв", "фев", "мар", "апр", "мая",
+    "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "min",
+];
+
+/// A short line made of a date (digits plus a month name, or a numeric date) and little else.
+fn looks_like_date(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 || text.ends_with('.') && text.split_whitespace().count() > 4 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let has_month = lower
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| w.len() >= 3 && MONTHS.iter().any(|m| w.starts_with(m)));
+    let numeric = lower.split_whitespace().any(|w| {
+        let parts: Vec<&str> = w.split(['/', '.', '-']).filter(|p| !p.is_empty()).collect();
+        parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+    });
+    has_month || numeric
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Option<R> {
+        phrase_verdict(s, s.split_whitespace().count())
+    }
+
+    /// (family, positive line, negative paragraph that merely mentions the topic).
+    const CASES: &[(R, &str, &str)] = &[
+        // related / read more
+        (
+            R::Related,
+            "Read also: Inside the Sahel's new security order",
+            "Readers who read more than one paper a day are rare, the survey found, and most rely on television for their news.",
+        ),
+        (
+            R::Related,
+            "À lire aussi : la crise au Sahel",
+            "Les élèves doivent lire aussi des romans classiques pendant l'été, selon le ministère.",
+        ),
+        (
+            R::Related,
+            "Lesen Sie auch: Die Krise im Sahel",
+            "Die Regierung will, dass Schüler mehr lesen, sagte die Ministerin am Montag in Berlin.",
+        ),
+        (
+            R::Related,
+            "Lee también: La crisis del Sahel",
+            "El ministro dijo que los niños leen también en vacaciones, según la encuesta publicada hoy.",
+        ),
+        (
+            R::Related,
+            "Leia também: A crise no Sahel",
+            "O ministro disse que as crianças leem também durante as férias, segundo a pesquisa.",
+        ),
+        (
+            R::Related,
+            "Leggi anche: La crisi nel Sahel",
+            "Il ministro ha detto che i bambini leggono anche in vacanza, secondo il sondaggio.",
+        ),
+        (
+            R::Related,
+            "Läs också: Krisen i Sahel",
+            "Ministern sa att barnen läser också under sommarlovet, enligt undersökningen.",
+        ),
+        (
+            R::Related,
+            "Читайте также: Кризис в Сахеле",
+            "Министр сказал, что дети читают также и летом, согласно опросу.",
+        ),
+        // share / follow
+        (
+            R::Share,
+            "Share this article on Facebook",
+            "The company said users share this kind of content far less often than they did five years ago, according to internal data seen by reporters in Brussels this week.",
+        ),
+        (
+            R::Share,
+            "Suivez-nous sur Twitter",
+            "Le ministre a déclaré que les agriculteurs partagent leurs terres, selon le rapport publié lundi à Paris par le gouvernement français.",
+        ),
+        (
+            R::Share,
+            "Folgen Sie uns auf Instagram",
+            "Die Polizei sagte, sie werde den Hinweisen folgen, die Zeugen am Wochenende gegeben hatten, und bat um weitere Informationen.",
+        ),
+        (
+            R::Share,
+            "Síguenos en Twitter",
+            "La policía dijo que seguirá las pistas que los testigos dieron el fin de semana y pidió más información a los vecinos.",
+        ),
+        (
+            R::Share,
+            "Siga-nos no Instagram",
+            "A polícia disse que vai seguir as pistas dadas pelas testemunhas no fim de semana e pediu mais informações aos moradores.",
+        ),
+        (
+            R::Share,
+            "Seguici su Facebook",
+            "La polizia ha detto che seguirà le piste fornite dai testimoni nel fine settimana e ha chiesto ulteriori informazioni.",
+        ),
+        (
+            R::Share,
+            "Följ oss på Instagram",
+            "Polisen sa att de kommer att följa upp tipsen som vittnen gav under helgen och bad om mer information från allmänheten.",
+        ),
+        (
+            R::Share,
+            "Поделиться в Telegram",
+            "Полиция заявила, что проверит сведения, которые свидетели сообщили в выходные, и попросила жителей о помощи.",
+        ),
+        // newsletters / donations
+        (
+            R::Promo,
+            "Sign up for our newsletter to get the best stories in your inbox.",
+            "The newsletter, launched in 2019 by two former reporters, now reaches 40,000 readers and has become a model for local news start-ups across the country.",
+        ),
+        (
+            R::Promo,
+            "Feel free to support our work on PayPal",
+            "PayPal reported higher quarterly revenue on Tuesday, beating analyst expectations as payment volumes grew in Europe and Asia.",
+        ),
+        (
+            R::Promo,
+            "Du kan stötta Newsvoice via MediaLinq",
+            "Regeringen vill stötta landsbygden med nya pengar, sa ministern på tisdagen under en presskonferens i Stockholm.",
+        ),
+        (
+            R::Promo,
+            "Abonnez-vous à notre newsletter",
+            "Le ministre a annoncé que la lettre d'information du gouvernement serait désormais publiée chaque semaine, selon un communiqué.",
+        ),
+        (
+            R::Promo,
+            "Jetzt spenden und unabhängigen Journalismus unterstützen",
+            "Die Stiftung hat im vergangenen Jahr mehr Spenden erhalten als je zuvor, teilte sie am Montag in Hamburg mit.",
+        ),
+        (
+            R::Promo,
+            "Suscríbete a nuestro boletín",
+            "El boletín oficial del Estado publicó el lunes la nueva ley de vivienda, que entrará en vigor el próximo mes.",
+        ),
+        (
+            R::Promo,
+            "Assine nossa newsletter e receba as notícias",
+            "O governo publicou a nova lei no diário oficial na segunda-feira, e ela entra em vigor no próximo mês.",
+        ),
+        (
+            R::Promo,
+            "Iscriviti alla nostra newsletter",
+            "Il governo ha pubblicato la nuova legge sulla gazzetta ufficiale lunedì, ed entrerà in vigore il mese prossimo.",
+        ),
+        (
+            R::Promo,
+            "Подпишитесь на наш Telegram-канал",
+            "Правительство опубликовало новый закон в понедельник, и он вступит в силу в следующем месяце.",
+        ),
+        // tags, captions, comments, cookies
+        (
+            R::Tags,
+            "Tags: Burkina Faso",
+            "The tags on the crates showed they had been shipped from the port of Abidjan in March, officials said.",
+        ),
+        (
+            R::Caption,
+            "Photo: Ouaga Observer",
+            "The photo, taken in March, shows the minister arriving in Ouagadougou surrounded by guards and officials from both countries.",
+        ),
+        (
+            R::Comments,
+            "Comments (3)",
+            "Comments made by the minister on Tuesday drew sharp criticism from opposition parties, who called for his resignation.",
+        ),
+        (
+            R::Cookie,
+            "We use cookies to improve your experience.",
+            "The bakery said it would use more local flour in its cookies from next year, citing rising import costs.",
+        ),
+    ];
+
+    #[test]
+    fn phrase_families_positive_and_negative() {
+        for (want, pos, neg) in CASES {
+            assert_eq!(v(pos), Some(*want), "should remove: {pos}");
+            assert_eq!(v(neg), None, "should keep: {neg}");
+        }
+    }
+
+    #[test]
+    fn bylines_and_dates() {
+        assert_eq!(v("By Jane Doe"), Some(R::Byline));
+        assert_eq!(v("- Osborn Baya"), Some(R::Byline));
+        assert_eq!(v("By the end of the year, prices had doubled."), None);
+        assert_eq!(v("publicerad 21 juni 2024"), Some(R::Date));
+        assert!(looks_like_date("June 2, 2025"));
+        assert!(looks_like_date("12.05.2025"));
+        assert!(!looks_like_date("The 3 ministers met."));
+        assert_eq!(
+            author_from_byline("By Jane Doe | Reuters").as_deref(),
+            Some("Jane Doe")
+        );
+    }
+
+    #[test]
+    fn repeated_title_and_trailing_heading_go() {
+        let raw = vec![
+            RawBlock {
+                text: "The Title".into(),
+                kind: Kind::Heading(2),
+                link_density: 0.0,
+            },
+            RawBlock {
+                text: "Body text that stays.".into(),
+                kind: Kind::Paragraph,
+                link_density: 0.0,
+            },
+            RawBlock {
+                text: "Elsewhere".into(),
+                kind: Kind::Heading(3),
+                link_density: 0.0,
+            },
+        ];
+        let mut removed = Vec::new();
+        let (kept, _) = clean_blocks(raw, "The Title", &Meta::default(), Some(&mut removed));
+        assert_eq!(kept, vec!["Body text that stays."]);
+        assert_eq!(removed.len(), 2);
+        assert_eq!(removed[0].reason, R::DuplicateTitle);
+    }
+}

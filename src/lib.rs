@@ -1,0 +1,54 @@
+//! # newsd — a news-ingestion daemon
+//!
+//! newsd polls news feeds politely, fetches every new article page, strips it down to the
+//! article text, recognises near-identical copies of a story, and keeps each distinct story
+//! once in an embedded sled store. `../shared/DESIGN.md` is the contract; this page maps it
+//! onto the code.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! config ─► schedule ─► fetch ─► feed ─► article ─► extract ─► dedup ─► store
+//!   │          │          │        │        │          │          │        │
+//!   │          │          │        │        │          │          │        └ sled: articles, meta, by_seq, urls,
+//!   │          │          │        │        │          │          │          dups, sigs, lsh, feeds, rejects
+//!   │          │          │        │        │          │          └ shingles → MinHash → LSH bands; verdict
+//!   │          │          │        │        │          └ HTML → CleanArticle (sync, blocking pool)
+//!   │          │          │        │        └ canonical URL, article id and name
+//!   │          │          │        └ feed bytes → ParsedFeed (repair, depth check, feed-rs)
+//!   │          │          └ one reqwest client: caps, conditional GET, per-host limits, egress guard
+//!   │          └ next poll: interval, ttl/max-age/Expires, backoff with jitter
+//!   └ newsd.toml + feed lists (text, OPML), all problems at once
+//! ```
+//!
+//! [`pipeline`] is the only module that knows several stages: it runs page workers over a
+//! bounded queue and one writer thread that performs "duplicate?" and "insert" together.
+//! [`daemon`] schedules polls, reloads feed lists, and drains on shutdown. [`cli`] holds one
+//! function per command; `main.rs` maps errors to exit codes.
+//!
+//! ## Modules
+//!
+//! | module | owns | must not |
+//! |---|---|---|
+//! | [`model`] | types passed between stages | do I/O |
+//! | [`config`] | loading, validation, feed lists | know runtime state |
+//! | [`schedule`] | poll state and interval policy | do I/O |
+//! | [`fetch`] | all network I/O | parse feeds or pages |
+//! | [`feed`] | feed parsing and repair | fetch, store |
+//! | [`article`] | canonical URL, id, name | fetch, store |
+//! | [`extract`] | main text and metadata from HTML | do I/O, block on async |
+//! | [`dedup`] | fingerprints and the duplicate verdict | touch sled |
+//! | [`store`] | every sled access | decide duplicates |
+
+pub mod article;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod dedup;
+pub mod extract;
+pub mod feed;
+pub mod fetch;
+pub mod model;
+pub mod pipeline;
+pub mod schedule;
+pub mod store;

@@ -1,0 +1,518 @@
+//! Store: the only module that touches sled.
+//!
+//! Trees (DESIGN §5):
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `articles` | name | clean text, byte for byte |
+//! | `meta` | name | [`ArticleRecord`] as JSON (incl. its recorded duplicates) |
+//! | `by_seq` | seq (u64 BE) | name |
+//! | `urls` | canonical URL, and every alias that led to it | name |
+//! | `dups` | URL of a duplicate copy | [`DuplicateRecord`] JSON with the original's name |
+//! | `sigs` | seq (u64 BE) | dedup fingerprint bytes (opaque here) |
+//! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
+//! | `feeds` | feed URL | [`FeedState`] JSON |
+//! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
+//! | `meta_schema` | `version`, `next_seq` | u32 BE, u64 BE |
+//!
+//! Everything one article touches is written in ONE transaction, the seq counter included,
+//! so a crash can neither leave half an article nor reuse or skip a seq. The store does not
+//! interpret fingerprints: the dedup engine decides, the store keeps bytes.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::schedule::FeedState;
+
+/// Version of the on-disk layout this build writes and understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `[store]` config section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Directory of the sled database; relative paths are relative to the config file.
+    pub data_dir: PathBuf,
+    /// sled's page cache: bounds the store's memory whatever the number of articles.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            data_dir: PathBuf::from("data"),
+            cache_capacity_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error(
+        "store at {path} is locked by another process (is the newsd daemon running? stop it, or point --data-dir elsewhere)"
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "store at {path} has schema version {found}; this newsd understands up to {SCHEMA_VERSION}: upgrade newsd (the data was not touched)"
+    )]
+    NewerSchema { path: PathBuf, found: u32 },
+    #[error("store at {path} is corrupt: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("store I/O: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store record {key}: {reason}")]
+    Record { key: String, reason: String },
+}
+
+/// A duplicate copy recorded under its original.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateRecord {
+    /// Canonical URL of the copy.
+    pub url: String,
+    pub feed: Option<String>,
+    pub similarity: f64,
+    pub seen_at: String,
+    /// Name of the stored original (omitted inside the original's own record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
+}
+
+/// Metadata of a stored article; also one line of `manifest.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRecord {
+    pub name: String,
+    pub seq: u64,
+    /// XXH3-64 of the canonical URL, 16 hex digits.
+    pub id: String,
+    /// URL the page was fetched from (after redirects).
+    pub url: String,
+    pub canonical_url: String,
+    pub feed: Option<String>,
+    pub title: String,
+    pub author: Option<String>,
+    pub published: Option<String>,
+    pub site_name: Option<String>,
+    pub language: Option<String>,
+    pub fetched_at: String,
+    pub words: usize,
+    /// XXH3-64 of the stored text, to check an export or spot silent corruption.
+    pub content_hash: String,
+    #[serde(default)]
+    pub duplicates: Vec<DuplicateRecord>,
+}
+
+/// A page newsd gave up on for good (not HTML, no article text, 404 …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reject {
+    pub reason: String,
+    pub at: String,
+}
+
+/// What the store knows about a URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Known {
+    /// Stored under this name (as canonical URL or alias).
+    Stored(String),
+    /// Recorded as a copy of this stored article.
+    Duplicate(String),
+    /// Permanently rejected.
+    Rejected(String),
+}
+
+/// Everything needed to store one new article.
+pub struct NewArticle<'a> {
+    /// Builds the record once the seq (and so the name) is allocated inside the transaction.
+    pub record: ArticleRecord,
+    pub text: &'a str,
+    /// Extra URLs that lead to this article (feed link, fetched URL), besides the canonical.
+    pub aliases: &'a [String],
+    pub fingerprint: &'a [u8],
+    pub band_keys: &'a [u64],
+}
+
+/// Counts for `newsd stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub articles: u64,
+    pub duplicates: u64,
+    pub urls: u64,
+    pub feeds: u64,
+    pub rejects: u64,
+    pub next_seq: u64,
+    pub size_on_disk_bytes: u64,
+}
+
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    articles: sled::Tree,
+    meta: sled::Tree,
+    by_seq: sled::Tree,
+    urls: sled::Tree,
+    dups: sled::Tree,
+    sigs: sled::Tree,
+    lsh: sled::Tree,
+    feeds: sled::Tree,
+    rejects: sled::Tree,
+    schema: sled::Tree,
+}
+
+const NEXT_SEQ: &[u8] = b"next_seq";
+const VERSION: &[u8] = b"version";
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+impl Store {
+    /// Opens (or creates) the store, refusing a store written by a newer schema.
+    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        let path = cfg.data_dir.clone();
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(cfg.cache_capacity_bytes)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|source| match &source {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::Locked { path: path.clone() }
+                }
+                _ => StoreError::Open {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            articles: tree("articles")?,
+            meta: tree("meta")?,
+            by_seq: tree("by_seq")?,
+            urls: tree("urls")?,
+            dups: tree("dups")?,
+            sigs: tree("sigs")?,
+            lsh: tree("lsh")?,
+            feeds: tree("feeds")?,
+            rejects: tree("rejects")?,
+            schema: tree("meta_schema")?,
+            db,
+            path,
+        };
+        match store.schema.get(VERSION)? {
+            None => {
+                if !store.by_seq.is_empty() {
+                    return Err(StoreError::Corrupt {
+                        path: store.path,
+                        reason: "articles present but no schema version".into(),
+                    });
+                }
+                store
+                    .schema
+                    .insert(VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+                store.db.flush()?;
+            }
+            Some(v) => {
+                let found =
+                    u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                        path: store.path.clone(),
+                        reason: "schema version is not 4 bytes".into(),
+                    })?);
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema {
+                        path: store.path,
+                        found,
+                    });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the store knows about `url` (a canonical URL or an alias).
+    pub fn known(&self, url: &str) -> Result<Option<Known>, StoreError> {
+        if let Some(name) = self.urls.get(url)? {
+            return Ok(Some(Known::Stored(utf8(&name, url)?)));
+        }
+        if let Some(rec) = self.dups.get(url)? {
+            let rec: DuplicateRecord = json(&rec, url)?;
+            return Ok(Some(Known::Duplicate(rec.original.unwrap_or_default())));
+        }
+        if let Some(rej) = self.rejects.get(url)? {
+            let rej: Reject = json(&rej, url)?;
+            return Ok(Some(Known::Rejected(rej.reason)));
+        }
+        Ok(None)
+    }
+
+    /// Stored articles sharing at least one LSH band with `band_keys`: (seq, fingerprint).
+    pub fn candidates(&self, band_keys: &[u64]) -> Result<Vec<(u64, sled::IVec)>, StoreError> {
+        let mut seqs: Vec<u64> = Vec::new();
+        for key in band_keys {
+            for entry in self.lsh.scan_prefix(key.to_be_bytes()) {
+                let (k, _) = entry?;
+                if let Some(seq) = k.get(8..16).and_then(be_u64) {
+                    seqs.push(seq);
+                }
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(fp) = self.sigs.get(seq.to_be_bytes())? {
+                out.push((seq, fp));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores a new article and all its indexes in one transaction; returns its record with
+    /// the allocated seq and name.
+    pub fn insert_article(&self, new: NewArticle<'_>) -> Result<ArticleRecord, StoreError> {
+        let id = u64::from_str_radix(&new.record.id, 16).map_err(|_| StoreError::Record {
+            key: new.record.canonical_url.clone(),
+            reason: format!("id {:?} is not 16 hex digits", new.record.id),
+        })?;
+        let result = (
+            &self.articles,
+            &self.meta,
+            &self.by_seq,
+            &self.urls,
+            &self.sigs,
+            &self.lsh,
+            &self.schema,
+        )
+            .transaction(|(articles, meta, by_seq, urls, sigs, lsh, schema)| {
+                let seq = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
+                let mut record = new.record.clone();
+                record.seq = seq;
+                record.name = crate::article::article_name(seq, id);
+                let meta_json = serde_json::to_vec(&record)
+                    .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                let name = record.name.as_bytes();
+                articles.insert(name, new.text.as_bytes())?;
+                meta.insert(name, meta_json)?;
+                by_seq.insert(&seq.to_be_bytes(), name)?;
+                urls.insert(record.canonical_url.as_bytes(), name)?;
+                for alias in new.aliases {
+                    urls.insert(alias.as_bytes(), name)?;
+                }
+                sigs.insert(&seq.to_be_bytes(), new.fingerprint)?;
+                for band in new.band_keys {
+                    let mut key = [0u8; 16];
+                    key[..8].copy_from_slice(&band.to_be_bytes());
+                    key[8..].copy_from_slice(&seq.to_be_bytes());
+                    lsh.insert(&key, &[])?;
+                }
+                schema.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
+                Ok(record)
+            });
+        tx_result(result, &new.record.canonical_url)
+    }
+
+    /// Records `dup` as a copy of the stored article with seq `original_seq`, and remembers
+    /// `aliases` so none of them is fetched again.
+    pub fn record_duplicate(
+        &self,
+        original_seq: u64,
+        dup: DuplicateRecord,
+        aliases: &[String],
+    ) -> Result<String, StoreError> {
+        let key = dup.url.clone();
+        let result = (&self.by_seq, &self.meta, &self.dups).transaction(|(by_seq, meta, dups)| {
+            let abort = |reason: String| ConflictableTransactionError::Abort(reason);
+            let name = by_seq
+                .get(original_seq.to_be_bytes())?
+                .ok_or_else(|| abort(format!("no article with seq {original_seq}")))?;
+            let raw = meta
+                .get(&name)?
+                .ok_or_else(|| abort("original has no metadata".into()))?;
+            let mut record: ArticleRecord =
+                serde_json::from_slice(&raw).map_err(|e| abort(e.to_string()))?;
+            record.duplicates.push(DuplicateRecord {
+                original: None,
+                ..dup.clone()
+            });
+            meta.insert(
+                &name,
+                serde_json::to_vec(&record).map_err(|e| abort(e.to_string()))?,
+            )?;
+            let stored = DuplicateRecord {
+                original: Some(record.name.clone()),
+                ..dup.clone()
+            };
+            let stored = serde_json::to_vec(&stored).map_err(|e| abort(e.to_string()))?;
+            dups.insert(dup.url.as_bytes(), stored.clone())?;
+            for alias in aliases {
+                dups.insert(alias.as_bytes(), stored.clone())?;
+            }
+            Ok(record.name)
+        });
+        tx_result(result, &key)
+    }
+
+    /// Makes every alias lead where `known_url` leads (stored article, duplicate record or
+    /// rejection), so none of them is fetched again.
+    pub fn add_aliases(&self, known_url: &str, aliases: &[String]) -> Result<(), StoreError> {
+        for tree in [&self.urls, &self.dups, &self.rejects] {
+            if let Some(value) = tree.get(known_url)? {
+                for alias in aliases {
+                    tree.insert(alias.as_bytes(), value.clone())?;
+                }
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers that `urls` permanently failed, so they are not fetched on every poll.
+    pub fn record_reject(&self, urls: &[String], reject: &Reject) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(reject).map_err(|e| StoreError::Record {
+            key: urls.first().cloned().unwrap_or_default(),
+            reason: e.to_string(),
+        })?;
+        for url in urls {
+            self.rejects.insert(url.as_bytes(), value.clone())?;
+        }
+        Ok(())
+    }
+
+    pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
+        self.feeds.get(feed)?.map(|v| json(&v, feed)).transpose()
+    }
+
+    pub fn put_feed_state(&self, feed: &str, state: &FeedState) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(state).map_err(|e| StoreError::Record {
+            key: feed.to_string(),
+            reason: e.to_string(),
+        })?;
+        self.feeds.insert(feed.as_bytes(), value)?;
+        Ok(())
+    }
+
+    pub fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+        self.feeds
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry?;
+                let url = utf8(&k, "feeds")?;
+                let state = json(&v, &url)?;
+                Ok((url, state))
+            })
+            .collect()
+    }
+
+    /// Stored articles in seq order: (record, text).
+    pub fn articles(
+        &self,
+    ) -> impl Iterator<Item = Result<(ArticleRecord, String), StoreError>> + '_ {
+        self.by_seq.iter().map(move |entry| {
+            let (_, name) = entry?;
+            let name = utf8(&name, "by_seq")?;
+            self.article(&name)?.ok_or_else(|| StoreError::Record {
+                key: name,
+                reason: "listed in by_seq but missing".into(),
+            })
+        })
+    }
+
+    /// Article records only, in seq order (no text loaded).
+    pub fn records(&self) -> impl Iterator<Item = Result<ArticleRecord, StoreError>> + '_ {
+        self.by_seq.iter().map(move |entry| {
+            let (_, name) = entry?;
+            let name = utf8(&name, "by_seq")?;
+            let raw = self
+                .meta
+                .get(name.as_bytes())?
+                .ok_or_else(|| StoreError::Record {
+                    key: name.clone(),
+                    reason: "no metadata".into(),
+                })?;
+            json(&raw, &name)
+        })
+    }
+
+    /// One article by name.
+    pub fn article(&self, name: &str) -> Result<Option<(ArticleRecord, String)>, StoreError> {
+        let (Some(raw), Some(text)) = (self.meta.get(name)?, self.articles.get(name)?) else {
+            return Ok(None);
+        };
+        Ok(Some((json(&raw, name)?, utf8(&text, name)?)))
+    }
+
+    /// One article by name, or by any URL that leads to it (canonical, alias or duplicate).
+    pub fn find(&self, name_or_url: &str) -> Result<Option<(ArticleRecord, String)>, StoreError> {
+        if let Some(found) = self.article(name_or_url)? {
+            return Ok(Some(found));
+        }
+        match self.known(name_or_url)? {
+            Some(Known::Stored(name) | Known::Duplicate(name)) => self.article(&name),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let duplicates = self
+            .records()
+            .map(|r| r.map(|r| r.duplicates.len() as u64))
+            .sum::<Result<u64, _>>()?;
+        Ok(Stats {
+            articles: self.by_seq.len() as u64,
+            duplicates,
+            urls: self.urls.len() as u64,
+            feeds: self.feeds.len() as u64,
+            rejects: self.rejects.len() as u64,
+            next_seq: self
+                .schema
+                .get(NEXT_SEQ)?
+                .and_then(|v| be_u64(&v))
+                .unwrap_or(0),
+            size_on_disk_bytes: self.db.size_on_disk()?,
+        })
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn tx_result<T>(result: Result<T, TransactionError<String>>, key: &str) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(reason) => StoreError::Record {
+            key: key.to_string(),
+            reason,
+        },
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+fn utf8(bytes: &[u8], key: &str) -> Result<String, StoreError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Record {
+        key: key.to_string(),
+        reason: "not UTF-8".into(),
+    })
+}
+
+fn json<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Record {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,306 @@
+//! The end-to-end contract on the seed site (issue 2 acceptance 1–3).
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::server::{Server, seed_dir};
+use crate::util::*;
+
+struct Seed {
+    server: Server,
+    manifest: Value,
+    feeds: Vec<String>,
+}
+
+fn seed() -> Seed {
+    let server = Server::start(&seed_dir().join("site"));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(seed_dir().join("expected/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let feeds = manifest["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| server.url(f.as_str().unwrap()))
+        .collect();
+    Seed {
+        server,
+        manifest,
+        feeds,
+    }
+}
+
+fn by_canonical(lines: &[Value]) -> HashMap<String, &Value> {
+    lines
+        .iter()
+        .map(|l| (l["canonical_url"].as_str().unwrap().to_string(), l))
+        .collect()
+}
+
+/// Asserts the export equals what the seed manifest says an ingest must end with.
+fn assert_seed_export(s: &Seed, export_dir: &std::path::Path, lines: &[Value]) {
+    let m = &s.manifest;
+    let stored = m["stored"].as_array().unwrap();
+    assert_eq!(lines.len(), stored.len(), "stored articles: {lines:#?}");
+    let name_re = |n: &str| {
+        let (seq, rest) = n.split_once('_').unwrap();
+        seq.len() >= 3
+            && seq.bytes().all(|b| b.is_ascii_digit())
+            && rest.len() == 20
+            && rest.ends_with(".txt")
+            && rest[..16]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let by_url = by_canonical(lines);
+    for (i, entry) in stored.iter().enumerate() {
+        let page = entry["page"].as_str().unwrap();
+        let canonical = s.server.url(page);
+        let line = by_url
+            .get(&canonical)
+            .unwrap_or_else(|| panic!("{page} not stored: {lines:#?}"));
+        let name = line["name"].as_str().unwrap();
+        assert!(
+            name_re(name),
+            "{name} does not match ^\\d{{3,}}_[0-9a-f]{{16}}\\.txt$"
+        );
+        let id = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(canonical.as_bytes()));
+        assert_eq!(
+            &name[name.len() - 20..name.len() - 4],
+            id,
+            "{page}: name hashes the canonical URL"
+        );
+        assert_eq!(line["id"], id);
+        // Ingest order follows the feed order, so seq numbers follow the seed files.
+        assert_eq!(line["seq"].as_u64(), Some(i as u64), "{page}");
+        assert_eq!(name[..3], entry["seed"].as_str().unwrap()[..3], "{page}");
+        let expected =
+            std::fs::read_to_string(seed_dir().join(entry["expected"].as_str().unwrap())).unwrap();
+        let actual = std::fs::read_to_string(export_dir.join(name)).unwrap();
+        assert!(
+            expected == actual,
+            "{page}: text differs from expected:\n{}",
+            diff(&expected, &actual)
+        );
+    }
+    for dup in m["duplicates"].as_array().unwrap() {
+        let copy = s.server.url(dup["page"].as_str().unwrap());
+        let original = s.server.url(dup["duplicate_of"].as_str().unwrap());
+        let line = by_url[&original];
+        let copies: Vec<&str> = line["duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["url"].as_str().unwrap())
+            .collect();
+        assert_eq!(copies, [copy.as_str()], "copies recorded under {original}");
+        let d = &line["duplicates"][0];
+        assert!(d["similarity"].as_f64().unwrap() > 0.0);
+        assert!(d["feed"].as_str().unwrap().ends_with("/feeds/wire.atom"));
+        assert!(d["seen_at"].is_string());
+    }
+    for group in m["distinct_same_event"].as_array().unwrap() {
+        for page in group.as_array().unwrap() {
+            assert!(
+                by_url.contains_key(&s.server.url(page.as_str().unwrap())),
+                "{page} must be kept"
+            );
+        }
+    }
+    for (page, meta) in m["metadata"].as_object().unwrap() {
+        let line = by_url[&s.server.url(page)];
+        for (key, want) in meta.as_object().unwrap() {
+            let got = line[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{page}: no {key}"));
+            let want = want.as_str().unwrap();
+            if key == "published" {
+                assert!(got.starts_with(want), "{page}: published {got} vs {want}");
+            } else {
+                assert_eq!(got, want, "{page}: {key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn one_pass_over_the_seed_site_stores_each_story_once() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let out = newsd(&config, &["once"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("5 stored, 2 duplicates"),
+        "{}",
+        stderr(&out)
+    );
+
+    let export_dir = dir.path().join("export");
+    let lines = export(&config, &export_dir);
+    assert_seed_export(&s, &export_dir, &lines);
+
+    // The JSON Feed's tracked link is the stored Traoré page: never fetched a second time.
+    for same in s.manifest["same_url"].as_array().unwrap() {
+        let page = same["is"].as_str().unwrap();
+        assert_eq!(s.server.hits(page), 1, "{page} fetched once");
+    }
+    // Every page was fetched exactly once.
+    for page in std::fs::read_dir(seed_dir().join("site/articles")).unwrap() {
+        let name = page.unwrap().file_name().into_string().unwrap();
+        assert_eq!(s.server.hits(&format!("/articles/{name}")), 1, "{name}");
+    }
+
+    // Pass 2: conditional requests, no page fetched, nothing added.
+    s.server.clear_log();
+    let out = newsd(&config, &["once"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("0 stored, 0 duplicates"),
+        "{}",
+        stderr(&out)
+    );
+    let log = s.server.log();
+    assert_eq!(log.len(), 3, "only the three feeds are requested: {log:#?}");
+    for seen in &log {
+        assert!(seen.path.starts_with("/feeds/"), "{seen:?}");
+        assert!(
+            seen.headers.contains_key("if-none-match"),
+            "conditional GET: {seen:?}"
+        );
+        assert_eq!(seen.status, 304);
+    }
+    let again = export(&config, &dir.path().join("export2"));
+    assert_eq!(again, lines, "a second pass changes nothing");
+}
+
+#[test]
+fn show_and_stats_report_the_recorded_copies() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    assert_ok(&newsd(&config, &["once"]));
+    let stats = newsd(&config, &["stats", "--json"]);
+    assert_ok(&stats);
+    let v: Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["articles"], 5);
+    assert_eq!(v["duplicates"], 2);
+
+    // show by the copy's URL finds the original and lists the copy.
+    let copy = s.server.url("/articles/wire-lavrov-instructors.html");
+    let show = newsd(&config, &["show", &copy, "--json"]);
+    assert_ok(&show);
+    let v: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        v["canonical_url"],
+        s.server
+            .url("/articles/burkina-faso-russia-instructors.html")
+    );
+    assert_eq!(v["duplicates"][0]["url"], copy.as_str());
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Burkina Faso turns to Russia")
+    );
+    let list = newsd(&config, &["list"]);
+    assert_ok(&list);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 5);
+}
+
+#[test]
+fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let run = |s: &Seed| {
+        let mut child = Command::new(newsd_bin())
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("NEWSD_LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let _ = s;
+        (child, rx)
+    };
+    // Wait (bounded) until the log says what we wait for.
+    let wait_for = |rx: &std::sync::mpsc::Receiver<String>, what: &str, count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = 0;
+        let mut lines = Vec::new();
+        while seen < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) => {
+                    if l.contains(what) {
+                        seen += 1;
+                    }
+                    lines.push(l);
+                }
+                Err(_) => panic!("no {count}× {what:?} in the log:\n{}", lines.join("\n")),
+            }
+        }
+        lines
+    };
+    let sigterm_and_wait = |child: &mut std::process::Child| {
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "newsd did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    let (mut child, rx) = run(&s);
+    wait_for(&rx, "\"feed_polled\"", 3);
+    let status = sigterm_and_wait(&mut child);
+    assert!(status.success(), "exit status {status:?}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:#?}");
+
+    // The store reopens clean and holds the five stories.
+    let stats = newsd(&config, &["stats", "--json"]);
+    assert_ok(&stats);
+    let v: Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["articles"], 5, "{v}");
+
+    // A restart resumes the persisted schedule: no feed is due, nothing is fetched.
+    s.server.clear_log();
+    let (mut child, rx) = run(&s);
+    wait_for(&rx, "\"started\"", 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let status = sigterm_and_wait(&mut child);
+    assert!(status.success());
+    assert!(
+        s.server.log().is_empty(),
+        "restart fetched: {:#?}",
+        s.server.log()
+    );
+}

@@ -1,0 +1,6 @@
+//! newsd's integration tests: one binary, modules per area, fixtures served from 127.0.0.1.
+
+mod bad_input;
+mod e2e;
+mod server;
+mod util;
