@@ -24,14 +24,15 @@ pub struct FeedItem {
     pub author: Option<String>,
 }
 
-/// A parsed feed: its items (newest first) plus the hints it gives the scheduler.
+/// A parsed feed: its items (in document order) plus the hints it gives the scheduler.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedFeed {
     /// Feed title, for `newsd feeds` and logs.
     pub title: Option<String>,
     /// RSS `<ttl>` in minutes: the publisher asks not to be polled more often than this.
     pub ttl_mins: Option<u32>,
-    /// Items, newest first, already capped to the configured maximum.
+    /// Items in the feed's document order (the ingest order), already capped to the newest
+    /// `max_items`.
     pub items: Vec<FeedItem>,
 }
 

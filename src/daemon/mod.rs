@@ -69,7 +69,7 @@ impl Services {
     }
 
     /// Stops the workers (after the pipeline handle is dropped) and flushes the store.
-    async fn stop(self, deadline: Instant) -> Result<(), StoreError> {
+    pub async fn stop(self, deadline: Instant) -> Result<(), StoreError> {
         let Services {
             store,
             pipeline,

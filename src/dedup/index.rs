@@ -61,7 +61,7 @@ impl MemoryIndex {
     pub fn check_and_insert(&mut self, fp: Fingerprint) -> Option<(usize, f64)> {
         let position = self.calls;
         self.calls += 1;
-        let keys: Vec<u64> = self.engine.band_keys_of(&fp.sig[..]).collect();
+        let keys = self.engine.band_keys(&fp);
         self.candidates.clear();
         for &key in &keys {
             self.table.lookup(key, &mut self.candidates);

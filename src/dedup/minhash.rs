@@ -75,6 +75,25 @@ pub(crate) fn lead(tokens: &[u64], start: usize, k: usize) -> Vec<u32> {
 
 /// Number of shingles in the lead (about the first 35 words of the text proper).
 pub const LEAD_LEN: usize = 32;
+/// Extra LSH bands over the lead, `LEAD_ROWS` MinHash values each.
+pub const LEAD_BANDS: usize = 4;
+const LEAD_ROWS: usize = 2;
+
+/// Band keys of the lead: a small MinHash of the lead shingles, banded. The signature's bands
+/// rarely surface a copy whose Jaccard is near the threshold (32 × 4 bands find a pair of
+/// J = 0.35 with probability 0.4); a copy keeps its lead, so these few keys bring exactly the
+/// pairs the lead rule then accepts. Band numbers continue after the signature's, so keys of
+/// different bands still never collide. An empty lead has no keys.
+pub(crate) fn lead_keys(first_band: usize, lead: &[u32]) -> impl Iterator<Item = u64> + '_ {
+    (0..LEAD_BANDS).filter(|_| !lead.is_empty()).map(move |band| {
+        let mut mins = [u32::MAX; LEAD_ROWS];
+        for (row, m) in mins.iter_mut().enumerate() {
+            let seed = ((band * LEAD_ROWS + row) as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            *m = lead.iter().map(|&x| fmix64(u64::from(x) ^ seed) as u32).min().unwrap_or(u32::MAX);
+        }
+        band_key(first_band + band, &mins)
+    })
+}
 
 /// One-permutation MinHash signature of a set of shingle hashes, densified.
 pub(crate) fn signature(shingles: &[u64]) -> [u32; SIG_LEN] {

@@ -21,7 +21,7 @@ pub(crate) mod text;
 
 pub use fingerprint::Fingerprint;
 pub use index::MemoryIndex;
-pub use minhash::SIG_LEN;
+pub use minhash::{LEAD_BANDS, SIG_LEN};
 
 use serde::{Deserialize, Serialize};
 
@@ -166,15 +166,19 @@ impl Engine {
         }
     }
 
-    /// One LSH key per band; two fingerprints sharing any key are candidates.
+    /// One LSH key per band (`bands` signature bands, then up to [`LEAD_BANDS`] bands over the
+    /// lead); two fingerprints sharing any key are candidates.
     pub fn band_keys(&self, fp: &Fingerprint) -> Vec<u64> {
-        self.band_keys_of(&fp.sig[..]).collect()
+        self.keys(fp.view()).collect()
     }
 
-    pub(crate) fn band_keys_of<'a>(&self, sig: &'a [u32]) -> impl Iterator<Item = u64> + 'a {
-        sig.chunks_exact(self.cfg.rows)
+    pub(crate) fn keys<'a>(&self, fp: fingerprint::View<'a>) -> impl Iterator<Item = u64> + 'a {
+        let bands = fp
+            .sig
+            .chunks_exact(self.cfg.rows)
             .enumerate()
-            .map(|(band, values)| minhash::band_key(band, values))
+            .map(|(band, values)| minhash::band_key(band, values));
+        bands.chain(minhash::lead_keys(self.cfg.bands, fp.lead))
     }
 
     /// Applies the decision rule to a new fingerprint and a stored one.
@@ -199,9 +203,9 @@ impl Engine {
             return none;
         }
         let jaccard = minhash::matches(a.sig, b.sig) as f64 / SIG_LEN as f64;
-        let lead_overlap = overlap(a.lead, b.lead);
-        let fact_overlap = overlap(a.facts, b.facts);
+        let lead_overlap = overlap(a.lead.iter().copied(), b.lead.iter().copied());
         let c = &self.cfg;
+        let fact_overlap = overlap(a.facts.iter().copied(), b.facts.iter().copied());
         let is_duplicate = fact_overlap >= c.fact_threshold
             && (jaccard >= c.lead_free_jaccard
                 || (jaccard >= c.jaccard_threshold && lead_overlap >= c.lead_threshold));
@@ -215,26 +219,27 @@ impl Engine {
     }
 }
 
-/// Overlap coefficient |A ∩ B| / min(|A|, |B|) of two sorted, distinct lists; 1 when either is
-/// empty (a body without facts cannot contradict another).
-fn overlap(a: &[u32], b: &[u32]) -> f64 {
-    let min = a.len().min(b.len());
-    if min == 0 {
-        return 1.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
+/// Overlap coefficient |A ∩ B| / min(|A|, |B|) of two ascending, distinct sequences; 1 when
+/// either is empty (a body without facts cannot contradict another).
+fn overlap(a: impl IntoIterator<Item = u32>, b: impl IntoIterator<Item = u32>) -> f64 {
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    let (mut na, mut nb, mut common) = (0usize, 0usize, 0usize);
+    while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+        if x <= y {
+            a.next();
+            na += 1;
         }
+        if y <= x {
+            b.next();
+            nb += 1;
+        }
+        common += usize::from(x == y);
     }
-    common as f64 / min as f64
+    let (na, nb) = (na + a.count(), nb + b.count());
+    match na.min(nb) {
+        0 => 1.0,
+        min => common as f64 / min as f64,
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ const NUMBER_SEED: u64 = 0x6e65_7773_645f_6e6d; // "newsd_nm"
 
 /// Output of [`scan`]: token hashes in text order, the (unsorted, repeated) fact hashes, and
 /// where the lead starts: the first token of the first block that is not furniture.
+
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
     pub tokens: Vec<u64>,
@@ -221,7 +222,7 @@ struct Token {
 ///
 /// A token starts a sentence when it is the first of the body or of a block (a blank line
 /// before it), or when `.`, `!`, `?` or `:` and whitespace precede it and the previous token is
-/// not an abbreviation. A single line break is not a boundary: hard-wrapped copies must give
+/// not an abbreviation (quotes and brackets may come between, other marks may not). A single line break is not a boundary: hard-wrapped copies must give
 /// the same facts as the original. A number fact is a digit-led token joined with the
 /// following ones across single `.` or `,` separators ("1,250.5" is one fact, the comma
 /// dropped, so a reformatted thousands separator stays the same fact).
@@ -266,7 +267,9 @@ pub(crate) fn scan(text: &str, min_block_words: usize, out: &mut Scan) {
                 '.' | '!' | '?' | ':' => sep.terminator = true,
                 '\n' => sep.newlines += 1,
                 c if c.is_whitespace() => sep.space = true,
-                _ => {}
+                '"' | '\'' | '(' | ')' | '[' | ']' => {}
+                // "said. - Veeam", "1. 2": a dash or other mark after the stop continues.
+                _ => sep.terminator = false,
             }
         }
     }
@@ -274,29 +277,43 @@ pub(crate) fn scan(text: &str, min_block_words: usize, out: &mut Scan) {
         end_token(&mut tok, &mut num, out);
     }
     emit_number(&mut num, &mut out.facts);
-    block.end(min_block_words, out);
+    block.finish(min_block_words, out);
 }
 
-/// Where the current block (paragraph) began in the output.
+/// Where the current block (paragraph) began in the output, and where the current run of
+/// short blocks began.
 #[derive(Default)]
 struct Block {
     first_token: usize,
     first_fact: usize,
+    short_run_facts: Option<usize>,
 }
 
 impl Block {
-    /// Closes a block. A short one (a byline, credit, dateline, tag or promo line: furniture)
-    /// keeps its tokens but not its facts, because such lines name outlets and people that
-    /// differ between copies of one story and repeat across different stories of one outlet;
-    /// nor can it start the lead.
+    /// Closes a block. Short blocks at the top and bottom of a body (bylines, datelines,
+    /// credits, tag and promo lines: furniture) keep their tokens but not their facts, because
+    /// such lines name outlets and people that differ between copies of one story and repeat
+    /// across different stories of one outlet; nor can they start the lead. Short blocks
+    /// between paragraphs are subheadings and keep their facts.
     fn end(&mut self, min_words: usize, out: &mut Scan) {
-        if out.tokens.len() - self.first_token < min_words {
-            out.facts.truncate(self.first_fact);
+        if out.tokens.len() - self.first_token >= min_words {
+            self.short_run_facts = None;
+            out.lead_start.get_or_insert(self.first_token);
         } else if out.lead_start.is_none() {
-            out.lead_start = Some(self.first_token);
+            out.facts.truncate(self.first_fact);
+        } else {
+            self.short_run_facts.get_or_insert(self.first_fact);
         }
         self.first_token = out.tokens.len();
         self.first_fact = out.facts.len();
+    }
+
+    /// Closes the body: drops the facts of its trailing furniture.
+    fn finish(&mut self, min_words: usize, out: &mut Scan) {
+        self.end(min_words, out);
+        if let Some(start) = self.short_run_facts {
+            out.facts.truncate(start);
+        }
     }
 }
 

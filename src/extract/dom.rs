@@ -209,29 +209,35 @@ impl Dom {
         let e = el.value();
         let tag = Tag::from_name(e.name());
         let idx = self.nodes.len() as u32;
-        let mut hidden =
-            hidden || e.attr("hidden").is_some() || e.attr("aria-hidden") == Some("true");
-        let itemprop_body = e
-            .attr("itemprop")
-            .is_some_and(|v| v.eq_ignore_ascii_case("articleBody"));
+        // One pass over the (few, pre-filtered) attributes instead of a lookup per name.
+        let (mut class, mut id, mut role, mut itemprop) = (None, None, None, None);
+        let mut hidden = hidden;
+        for (k, v) in e.attrs() {
+            match k {
+                "class" => class = Some(v),
+                "id" => id = Some(v),
+                "role" => role = Some(v),
+                "itemprop" => itemprop = Some(v),
+                "hidden" => hidden = true,
+                "aria-hidden" => hidden |= v == "true",
+                _ => {}
+            }
+        }
+        let itemprop_body = itemprop.is_some_and(|v| v.eq_ignore_ascii_case("articleBody"));
         if itemprop_body && self.article_body.is_none() {
             self.article_body = Some(idx);
         }
         let chrome = if itemprop_body {
             Chrome::Content
         } else {
-            classify(tag, e.attr("class"), e.attr("id"), e.attr("role"))
+            classify(tag, class, id, role)
         };
         if tag == Tag::Body {
             self.body = idx;
             hidden = false;
         }
-        if matches!(
-            tag,
-            Tag::Meta | Tag::Link | Tag::Time | Tag::Html | Tag::Title
-        ) || e
-            .attr("itemprop")
-            .is_some_and(|v| v.eq_ignore_ascii_case("author"))
+        if matches!(tag, Tag::Meta | Tag::Link | Tag::Time | Tag::Html | Tag::Title)
+            || itemprop.is_some_and(|v| v.eq_ignore_ascii_case("author"))
         {
             self.metas.push(MetaTag {
                 tag,
@@ -324,8 +330,10 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
             | "paywall" | "promo" | "cta" | "membership" | "support" => Some(R::Promo),
             "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs"
             | "pagination" | "pager" | "skip" | "toolbar" | "masthead" => Some(R::Nav),
-            "footer" | "sidebar" | "widget" | "widgets" | "aside" => Some(R::Nav),
-            "tags" | "tag" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => {
+            // Not "widget": page builders (Elementor) wrap every paragraph in one.
+            "footer" | "sidebar" | "aside" => Some(R::Nav),
+            // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
+            "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => {
                 Some(R::Tags)
             }
             "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => Some(R::Bio),
@@ -339,7 +347,6 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
             "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => {
                 Some(R::Cookie)
             }
-            "title" | "headline" => Some(R::DuplicateTitle),
             _ => None,
         };
         junk = junk.or(verdict);

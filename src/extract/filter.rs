@@ -462,6 +462,10 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
+/// No rule looks at blocks longer than this many words (the largest family cap, and more than
+/// any headline).
+const LONGEST_RULE: usize = 60;
+
 /// Filters the raw blocks; returns the kept text blocks and an author name found in a byline.
 pub fn clean_blocks(
     raw: Vec<RawBlock>,
@@ -525,9 +529,13 @@ fn classify(
     seen: &mut Vec<String>,
 ) -> Option<R> {
     let text = &b.text;
-    let words = text.split_whitespace().count();
     if b.link_density > 0.5 {
         return Some(R::LinkDense);
+    }
+    let words = text.split_whitespace().take(LONGEST_RULE + 1).count();
+    if words > LONGEST_RULE {
+        // Prose: no rule below applies to a block this long.
+        return None;
     }
     let k = key(text);
     if k.is_empty() {
@@ -565,13 +573,14 @@ fn classify(
 fn phrase_verdict(text: &str, words: usize) -> Option<R> {
     let lower = text.to_lowercase();
     let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©');
+    let pairs = PairSet::of(&lower);
     for fam in FAMILIES {
         if words > fam.max_words {
             continue;
         }
         let hit = fam.phrases.iter().any(|p| match fam.at {
             At::Start => lower.starts_with(p) || trimmed.starts_with(p),
-            At::Anywhere => lower.contains(p),
+            At::Anywhere => pairs.may_contain(p) && lower.contains(p),
             At::Whole => trimmed == *p,
         });
         if hit {
@@ -585,6 +594,35 @@ fn phrase_verdict(text: &str, words: usize) -> Option<R> {
         }
     }
     None
+}
+
+/// The set of byte pairs in a text, hashed into 4096 bits: a phrase whose first or last pair
+/// is absent cannot occur, which spares most substring searches.
+struct PairSet([u64; 64]);
+
+impl PairSet {
+    fn hash(a: u8, b: u8) -> usize {
+        (usize::from(a) * 31 + usize::from(b)) & 4095
+    }
+
+    fn of(s: &str) -> PairSet {
+        let mut set = PairSet([0; 64]);
+        for w in s.as_bytes().windows(2) {
+            let h = Self::hash(w[0], w[1]);
+            set.0[h / 64] |= 1 << (h % 64);
+        }
+        set
+    }
+
+    fn has(&self, a: u8, b: u8) -> bool {
+        let h = Self::hash(a, b);
+        self.0[h / 64] & (1 << (h % 64)) != 0
+    }
+
+    fn may_contain(&self, phrase: &str) -> bool {
+        let p = phrase.as_bytes();
+        p.len() < 2 || (self.has(p[0], p[1]) && self.has(p[p.len() - 2], p[p.len() - 1]))
+    }
 }
 
 /// "By Jane Doe", "- Osborn Baya", "Von Max Muster und Erika Beispiel": a marker followed by

@@ -322,7 +322,7 @@ fn names(v: &Value) -> Option<String> {
 pub fn language(blocks: &[String]) -> Option<String> {
     let mut sample = String::new();
     for b in blocks {
-        if sample.len() > 2000 {
+        if sample.len() > 600 {
             break;
         }
         sample.push_str(b);

@@ -282,7 +282,9 @@ impl Extractor {
 
 /// NFC without allocating a second time for the common ASCII case.
 fn nfc(s: &str) -> String {
-    if s.is_ascii() {
+    if s.is_ascii()
+        || unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+    {
         s.to_owned()
     } else {
         s.nfc().collect()

@@ -23,38 +23,43 @@ pub struct Prepassed {
     pub json_ld: Vec<String>,
 }
 
-/// Elements whose whole content is dropped.
-const DROP_WITH_CONTENT: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "math", "iframe", "textarea", "select",
-    "object", "canvas", "video", "audio", "map",
-];
-/// Void elements dropped outright (they carry no text).
-const DROP_VOID: &[&str] = &[
-    "img", "source", "input", "wbr", "embed", "param", "track", "area", "col",
-];
-/// Tags that do not count towards depth: void, or with optional end tags (browsers close them
-/// implicitly, so counting them would drift upward on ordinary pages).
-const UNCOUNTED: &[&str] = &[
-    "br", "hr", "meta", "link", "base", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td",
-    "th", "tbody", "thead", "tfoot", "colgroup", "caption", "html", "head", "body", "rb", "rt",
-    "rp", "frame",
-];
+/// What the pre-pass does with an element, by tag name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Dropped with everything inside (scripts, styles, SVG, embedded media, form widgets).
+    DropWithContent,
+    /// Page furniture dropped with its content when its end tag can be matched (nav menus and
+    /// footers are often the bulk of the markup and never article text).
+    DropFurniture,
+    /// Void elements that carry no text.
+    DropVoid,
+    /// Kept but not counted towards depth: void, or with optional end tags (browsers close
+    /// them implicitly, so counting them would drift upward on ordinary pages).
+    Uncounted,
+    Counted,
+}
+
+fn class_of(name: &str) -> Class {
+    match name {
+        "script" | "style" | "noscript" | "template" | "svg" | "math" | "iframe" | "textarea" | "select"
+        | "object" | "canvas" | "video" | "audio" | "map" => Class::DropWithContent,
+        "nav" | "footer" => Class::DropFurniture,
+        "img" | "source" | "input" | "wbr" | "embed" | "param" | "track" | "area" | "col" => Class::DropVoid,
+        "br" | "hr" | "meta" | "link" | "base" | "p" | "li" | "dt" | "dd" | "option" | "optgroup" | "tr" | "td"
+        | "th" | "tbody" | "thead" | "tfoot" | "colgroup" | "caption" | "html" | "head" | "body" | "rb" | "rt"
+        | "rp" | "frame" => Class::Uncounted,
+        _ => Class::Counted,
+    }
+}
+
 /// Attributes the later stages read; everything else is dropped.
-const KEEP_ATTRS: &[&str] = &[
-    "class",
-    "id",
-    "itemprop",
-    "role",
-    "rel",
-    "property",
-    "name",
-    "content",
-    "href",
-    "datetime",
-    "hidden",
-    "aria-hidden",
-    "itemtype",
-];
+fn keep_attr(name: &str) -> bool {
+    matches!(
+        name,
+        "class" | "id" | "itemprop" | "role" | "rel" | "property" | "name" | "content" | "href" | "datetime"
+            | "hidden" | "aria-hidden" | "itemtype"
+    )
+}
 
 pub fn clean(input: &str) -> Prepassed {
     let input = truncate(input, MAX_INPUT_BYTES);
@@ -63,25 +68,24 @@ pub fn clean(input: &str) -> Prepassed {
     let mut json_ld = Vec::new();
     let mut depth = 0usize;
     let mut dropped = 0usize;
+    let mut name = String::new();
+    let mut key = String::new();
     let mut i = 0;
     while i < b.len() {
-        let Some(lt) = memchr(b'<', b, i) else {
-            out.push_str(&input[i..]);
+        let Some(lt) = input[i..].find('<').map(|p| p + i) else {
+            push_collapsed(&mut out, &input[i..]);
             break;
         };
-        out.push_str(&input[i..lt]);
+        push_collapsed(&mut out, &input[i..lt]);
         i = lt;
         let rest = &b[i..];
         if rest.starts_with(b"<!--") {
-            i = find(b, b"-->", i + 4).map_or(b.len(), |p| p + 3);
+            i = find(input, b"-->", i + 4).map_or(b.len(), |p| p + 3);
             continue;
         }
         if rest.starts_with(b"<!") || rest.starts_with(b"<?") {
-            let end = memchr(b'>', b, i).map_or(b.len(), |p| p + 1);
-            if rest.len() > 2
-                && rest[..9.min(rest.len())]
-                    .eq_ignore_ascii_case(&b"<!doctype"[..9.min(rest.len())])
-            {
+            let end = memchr(b'>', input, i).map_or(b.len(), |p| p + 1);
+            if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"<!doctype") {
                 out.push_str(&input[i..end]);
             }
             i = end;
@@ -96,62 +100,64 @@ pub fn clean(input: &str) -> Prepassed {
             continue;
         }
         let mut name_end = name_start;
-        while name_end < b.len()
-            && !matches!(
-                b[name_end],
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>'
-            )
-        {
+        while name_end < b.len() && !matches!(b[name_end], b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>') {
             name_end += 1;
         }
-        let name = input[name_start..name_end].to_ascii_lowercase();
-        let tag = scan_tag(b, name_end);
+        name.clear();
+        name.push_str(&input[name_start..name_end]);
+        name.make_ascii_lowercase();
+        let tag = scan_tag(input, name_end);
+        let class = class_of(&name);
         if closing {
             i = tag.end;
-            if DROP_WITH_CONTENT.contains(&name.as_str()) {
-                continue;
-            }
-            if !UNCOUNTED.contains(&name.as_str()) {
-                if dropped > 0 {
-                    dropped -= 1;
-                    continue;
+            match class {
+                Class::DropWithContent | Class::DropVoid => continue,
+                Class::Counted | Class::DropFurniture => {
+                    if dropped > 0 {
+                        dropped -= 1;
+                        continue;
+                    }
+                    depth = depth.saturating_sub(1);
                 }
-                depth = depth.saturating_sub(1);
+                Class::Uncounted => {}
             }
             out.push_str("</");
             out.push_str(&name);
             out.push('>');
             continue;
         }
-        if DROP_WITH_CONTENT.contains(&name.as_str()) {
-            let body_start = tag.end;
-            let close = if tag.self_closing && name != "script" {
-                None
-            } else {
-                find_close(b, &name, body_start)
-            };
-            let (body_end, after) = close.unwrap_or((b.len(), b.len()));
-            let body_end = if tag.self_closing && name != "script" {
-                body_start
-            } else {
-                body_end
-            };
-            if name == "script" && is_json_ld(input, &tag.attrs) {
-                json_ld.push(input[body_start..body_end].to_owned());
+        match class {
+            Class::DropWithContent => {
+                if tag.self_closing && name != "script" {
+                    i = tag.end;
+                    continue;
+                }
+                let (body_end, after) = find_close(input, &name, tag.end, false).unwrap_or((b.len(), b.len()));
+                if name == "script" && is_json_ld(input, &tag.attrs) {
+                    json_ld.push(input[tag.end..body_end].to_owned());
+                }
+                i = after;
+                continue;
             }
-            i = if tag.self_closing && name != "script" {
-                body_start
-            } else {
-                after
-            };
-            continue;
+            Class::DropFurniture => {
+                if let Some((_, after)) = find_close(input, &name, tag.end, true) {
+                    i = after;
+                    continue;
+                }
+            }
+            Class::DropVoid => {
+                i = tag.end;
+                continue;
+            }
+            // Only the canonical link is read later; pages carry dozens of preload/icon links.
+            Class::Uncounted if name == "link" && !attr_contains(input, &tag.attrs, "rel", "canonical") => {
+                i = tag.end;
+                continue;
+            }
+            _ => {}
         }
         i = tag.end;
-        if DROP_VOID.contains(&name.as_str()) {
-            continue;
-        }
-        let counted = !UNCOUNTED.contains(&name.as_str()) && !tag.self_closing;
-        if counted {
+        if matches!(class, Class::Counted | Class::DropFurniture) && !tag.self_closing {
             if depth >= MAX_DEPTH {
                 dropped += 1;
                 continue;
@@ -160,32 +166,36 @@ pub fn clean(input: &str) -> Prepassed {
         }
         out.push('<');
         out.push_str(&name);
-        for (k, v) in &tag.attrs {
-            let k = &input[k.0..k.1];
-            let keep = KEEP_ATTRS.iter().any(|a| a.eq_ignore_ascii_case(k));
-            let hidden_style = k.eq_ignore_ascii_case("style") && {
-                let v = input[v.0..v.1].to_ascii_lowercase().replace(' ', "");
-                v.contains("display:none") || v.contains("visibility:hidden")
-            };
-            if hidden_style {
-                out.push_str(" hidden");
-            } else if keep {
-                out.push(' ');
-                out.push_str(&k.to_ascii_lowercase());
-                out.push_str("=\"");
-                for ch in input[v.0..v.1].chars() {
-                    if ch == '"' {
-                        out.push_str("&quot;");
-                    } else {
-                        out.push(ch);
-                    }
+        for &((ks, ke), (vs, ve)) in &tag.attrs {
+            key.clear();
+            key.push_str(&input[ks..ke]);
+            key.make_ascii_lowercase();
+            let v = &input[vs..ve];
+            if key == "style" {
+                let lv = v.to_ascii_lowercase().replace([' ', '\t', '\n'], "");
+                if lv.contains("display:none") || lv.contains("visibility:hidden") {
+                    out.push_str(" hidden");
                 }
+            } else if keep_attr(&key) {
+                out.push(' ');
+                out.push_str(&key);
+                out.push_str("=\"");
+                push_escaped(&mut out, v);
                 out.push('"');
             }
         }
         out.push('>');
     }
     Prepassed { html: out, json_ld }
+}
+
+/// Attribute value inside double quotes: `"` and `&` must not change meaning.
+fn push_escaped(out: &mut String, v: &str) {
+    if !v.contains('"') {
+        out.push_str(v);
+        return;
+    }
+    out.push_str(&v.replace('"', "&quot;"));
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -208,7 +218,8 @@ struct Tag {
 }
 
 /// Scans attributes from just after the tag name to the closing `>`, honouring quotes.
-fn scan_tag(b: &[u8], mut i: usize) -> Tag {
+fn scan_tag(input: &str, mut i: usize) -> Tag {
+    let b = input.as_bytes();
     let mut attrs = Vec::new();
     let mut self_closing = false;
     loop {
@@ -265,7 +276,7 @@ fn scan_tag(b: &[u8], mut i: usize) -> Tag {
             match b.get(i) {
                 Some(&q @ (b'"' | b'\'')) => {
                     let vs = i + 1;
-                    let ve = memchr(q, b, vs).unwrap_or(b.len());
+                    let ve = memchr(q, input, vs).unwrap_or(b.len());
                     val = (vs, ve);
                     i = (ve + 1).min(b.len());
                 }
@@ -284,44 +295,82 @@ fn scan_tag(b: &[u8], mut i: usize) -> Tag {
 }
 
 fn is_json_ld(input: &str, attrs: &[((usize, usize), (usize, usize))]) -> bool {
+    attr_contains(input, attrs, "type", "ld+json")
+}
+
+/// Whether attribute `key` exists and its value contains `needle` (ASCII case-insensitive).
+fn attr_contains(input: &str, attrs: &[((usize, usize), (usize, usize))], key: &str, needle: &str) -> bool {
     attrs.iter().any(|&((ks, ke), (vs, ve))| {
-        input[ks..ke].eq_ignore_ascii_case("type")
-            && input[vs..ve].to_ascii_lowercase().contains("ld+json")
+        input[ks..ke].eq_ignore_ascii_case(key) && input[vs..ve].to_ascii_lowercase().contains(needle)
     })
 }
 
-/// Finds `</name` (case-insensitive) from `from`; returns (start of the end tag, after its `>`).
-fn find_close(b: &[u8], name: &str, from: usize) -> Option<(usize, usize)> {
+/// Copies text with every run of ASCII whitespace shortened to its first character: the
+/// extractor collapses whitespace anyway, and indentation is a large share of the markup.
+fn push_collapsed(out: &mut String, text: &str) {
+    let b = text.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            let mut j = i + 1;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j - i > 1 {
+                out.push_str(&text[start..=i]);
+                start = j;
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[start..]);
+}
+
+/// Finds the end tag `</name` (case-insensitive) from `from`; returns (start of the end tag,
+/// after its `>`). With `nested`, start tags of the same name must be closed first (raw-text
+/// elements like `<script>` cannot nest, so they search for the first end tag).
+fn find_close(input: &str, name: &str, from: usize, nested: bool) -> Option<(usize, usize)> {
+    let b = input.as_bytes();
     let n = name.as_bytes();
+    let mut open = 0usize;
     let mut i = from;
-    while let Some(p) = memchr(b'<', b, i) {
-        if b.get(p + 1) == Some(&b'/')
-            && b.len() >= p + 2 + n.len()
-            && b[p + 2..p + 2 + n.len()].eq_ignore_ascii_case(n)
-            && !b
-                .get(p + 2 + n.len())
-                .is_some_and(u8::is_ascii_alphanumeric)
-        {
-            let end = memchr(b'>', b, p).map_or(b.len(), |e| e + 1);
-            return Some((p, end));
+    while let Some(p) = memchr(b'<', input, i) {
+        let closing = b.get(p + 1) == Some(&b'/');
+        let s = p + 1 + usize::from(closing);
+        let matches = b.len() >= s + n.len()
+            && b[s..s + n.len()].eq_ignore_ascii_case(n)
+            && !b.get(s + n.len()).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-');
+        if matches && closing {
+            if open == 0 {
+                let end = memchr(b'>', input, p).map_or(b.len(), |e| e + 1);
+                return Some((p, end));
+            }
+            open -= 1;
+        } else if matches && nested {
+            open += 1;
         }
         i = p + 1;
     }
     None
 }
 
-fn memchr(needle: u8, hay: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .iter()
-        .position(|&c| c == needle)
-        .map(|p| p + from)
+/// Position of an ASCII byte at or after `from`. `str::find(char)` runs core's word-at-a-time
+/// memchr, unlike a byte loop; every `from` the scanner uses follows an ASCII byte, so it is a
+/// char boundary (the byte loop only covers a caller bug).
+fn memchr(needle: u8, hay: &str, from: usize) -> Option<usize> {
+    match hay.get(from..) {
+        Some(rest) => rest.find(needle as char).map(|p| p + from),
+        None => hay.as_bytes().get(from..)?.iter().position(|&c| c == needle).map(|p| p + from),
+    }
 }
 
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+fn find(hay: &str, needle: &[u8], from: usize) -> Option<usize> {
     let first = needle[0];
     let mut i = from;
     while let Some(p) = memchr(first, hay, i) {
-        if hay[p..].starts_with(needle) {
+        if hay.as_bytes()[p..].starts_with(needle) {
             return Some(p);
         }
         i = p + 1;

@@ -8,8 +8,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::repair::attr_value;
 use encoding_rs::{Encoding, ISO_2022_JP, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+use super::repair::attr_value;
 
 /// Decodes `body` to UTF-8 and strips a BOM. Borrows when the body already is UTF-8.
 pub(super) fn to_utf8<'a>(
@@ -53,10 +54,10 @@ pub(super) fn to_utf8<'a>(
 
 /// Bytes that ought to be UTF-8 but are not. Valid multi-byte sequences hardly ever occur by
 /// chance in legacy text, so if there are some and not far fewer than invalid bytes, it is
-/// UTF-8 with stray legacy bytes (a pasted Latin-1 snippet, a truncated
-/// character): keep the UTF-8 and read each invalid byte as Windows-1252, which a lossy decode
-/// would turn into U+FFFD. Otherwise the whole body is in a legacy encoding: detect which
-/// (Latin-1 is only one candidate; Cyrillic and CJK feeds mislabel themselves too).
+/// UTF-8 with stray legacy bytes (a pasted Latin-1 snippet, a cut character): keep the UTF-8
+/// and read each invalid byte as Windows-1252 rather than U+FFFD. Otherwise the whole body
+/// is in a legacy encoding: detect which (Latin-1 is only one candidate; Cyrillic and CJK
+/// feeds mislabel themselves too).
 fn utf8_with_fallback<'a>(body: &'a [u8], tld: Option<&str>) -> Cow<'a, str> {
     if let Ok(text) = std::str::from_utf8(body) {
         return Cow::Borrowed(text);

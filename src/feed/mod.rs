@@ -51,7 +51,7 @@ pub enum FeedError {
     Malformed { reason: String },
 }
 
-/// Parses a fetched feed body into items, newest first, at most `max_items` of them.
+/// Parses a fetched feed body into items: the newest `max_items` of them, in document order.
 ///
 /// `content_type` is the HTTP `Content-Type` header (its `charset` is used when the bytes
 /// do not settle the encoding); `feed_url` is the URL after redirects, against which relative
@@ -86,6 +86,13 @@ pub fn parse_feed(
 fn parse_xml(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed, FeedError> {
     let text = repair::fix_references(repair::strip_controls(decode::declare_utf8(text)));
     let shape = scan::xml_shape(&text, MAX_XML_DEPTH)?;
+    if shape.html {
+        let reason = match scan::advertised_feed(&text).and_then(|href| feed_url.join(href).ok()) {
+            Some(feed) => format!("an HTML page, not a feed; the page links to a feed at {feed}"),
+            None => "an HTML page, not a feed (the feed may have moved)".to_owned(),
+        };
+        return Err(FeedError::NotAFeed { reason });
+    }
     let err = match feed_rs_parse(text.as_bytes(), feed_url) {
         Ok(feed) => return Ok(feed),
         Err(err) => err,
@@ -106,19 +113,19 @@ fn parse_xml(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed,
     );
     if let (true, Some(rss_tag)) = (no_root, &shape.rss_tag) {
         // The root tag lies before any truncation cut, so its span is still valid.
-        fixed = Some(repair::set_rss_version(
-            fixed.as_deref().unwrap_or(&text),
-            rss_tag,
-        ));
+        fixed = repair::set_rss_version(fixed.as_deref().unwrap_or(&text), rss_tag).or(fixed);
     }
     let Some(fixed) = fixed else {
         return Err(xml_error(err));
     };
-    feed_rs_parse(fixed.as_bytes(), feed_url).map_err(|_| match shape.truncated {
-        true => malformed(&format!(
-            "truncated, and the complete items do not parse either ({err})"
-        )),
-        false => xml_error(err),
+    feed_rs_parse(fixed.as_bytes(), feed_url).map_err(|_| {
+        if shape.truncated {
+            malformed(&format!(
+                "truncated, and the complete items do not parse either ({err})"
+            ))
+        } else {
+            xml_error(err)
+        }
     })
 }
 
@@ -199,11 +206,17 @@ fn convert(feed: feed_rs::model::Feed, feed_url: &Url, max_items: usize) -> Pars
         .into_iter()
         .filter_map(|e| item(e, feed_url))
         .collect();
-    // Stable: undated items (None sorts last under Reverse) keep document order.
-    items.sort_by_key(|item| Reverse(item.published));
-    let mut seen = HashSet::with_capacity(items.len());
-    items.retain(|item| seen.insert(item.link.clone()));
-    items.truncate(max_items);
+    // Choose by date: the newest items survive the cap and a repeated link keeps its newest
+    // copy (stable sort: undated items, None under Reverse, go last in document order)…
+    let mut ranked: Vec<(usize, FeedItem)> = items.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(_, item)| Reverse(item.published));
+    let mut seen = HashSet::with_capacity(ranked.len());
+    ranked.retain(|(_, item)| seen.insert(item.link.clone()));
+    ranked.truncate(max_items);
+    // …but hand them on in the publisher's order, which is the ingest order: it decides
+    // seq numbers and which copy of a story counts as the original.
+    ranked.sort_by_key(|(index, _)| *index);
+    let items = ranked.into_iter().map(|(_, item)| item).collect();
     ParsedFeed {
         title: feed.title.and_then(|t| collapse_ws(&t.content)),
         ttl_mins: feed.ttl,
@@ -238,7 +251,7 @@ fn item(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedItem> {
 
 /// The article link: an `alternate` (or rel-less) link to an HTML page first, then other
 /// alternates, then links of other relations except those that never point at the article
-/// (comments, enclosures, API endpoints). Ties keep document order.
+/// (comments, enclosures and media, API endpoints). Ties keep document order.
 fn best_link(links: &[feed_rs::model::Link], feed_url: &Url) -> Option<Url> {
     links
         .iter()
@@ -247,6 +260,14 @@ fn best_link(links: &[feed_rs::model::Link], feed_url: &Url) -> Option<Url> {
             let rank = match link.rel.as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("alternate") => match link.media_type.as_deref() {
                     None | Some("text/html" | "application/xhtml+xml") => 0,
+                    // Podcast media (JSON Feed attachments arrive as typed rel-less links).
+                    Some(t)
+                        if ["audio/", "video/", "image/"]
+                            .iter()
+                            .any(|m| t.starts_with(m)) =>
+                    {
+                        return None;
+                    }
                     Some(_) => 1,
                 },
                 Some(

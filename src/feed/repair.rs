@@ -10,7 +10,10 @@ use super::entities;
 /// quick-xml does not check, so without this they would end up in titles.
 pub(super) fn strip_controls(text: Cow<'_, str>) -> Cow<'_, str> {
     let illegal = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r');
-    if text.contains(illegal) {
+    if text
+        .bytes()
+        .any(|b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
         Cow::Owned(text.replace(illegal, ""))
     } else {
         text
@@ -162,8 +165,8 @@ pub(super) fn attr_value(tag: &[u8], name: &[u8]) -> Option<Range<usize>> {
 
 /// feed-rs only knows `<rss version="2.0">` (or "", "0.91", "0.92") and rejects the feed as
 /// "no root" otherwise; RSS 0.93/0.94/2.01 or a missing version are 2.0 in practice.
-pub(super) fn set_rss_version(text: &str, rss_tag: &Range<usize>) -> String {
-    let tag = &text.as_bytes()[rss_tag.clone()];
+pub(super) fn set_rss_version(text: &str, rss_tag: &Range<usize>) -> Option<String> {
+    let tag = text.as_bytes().get(rss_tag.clone())?;
     let (at, insert) = match attr_value(tag, b"version") {
         Some(value) => (
             rss_tag.start + value.start..rss_tag.start + value.end,
@@ -181,5 +184,5 @@ pub(super) fn set_rss_version(text: &str, rss_tag: &Range<usize>) -> String {
     out.push_str(&text[..at.start]);
     out.push_str(insert);
     out.push_str(&text[at.end..]);
-    out
+    Some(out)
 }

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::FeedError;
-use super::repair::find;
+use super::repair::{attr_value, find};
 
 /// One markup token; names are byte ranges into the scanned text.
 enum Token {
@@ -111,6 +111,8 @@ fn tag_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// What [`xml_shape`] learned about a document that looks like a feed.
 pub(super) struct Shape {
+    /// An HTML page (by DOCTYPE or root element); nothing else was examined.
+    pub html: bool,
     /// The input ended with elements still open or inside a tag/comment/CDATA.
     pub truncated: bool,
     /// Offset just past the last complete `</item>`/`</entry>` and the elements open there.
@@ -120,7 +122,7 @@ pub(super) struct Shape {
 }
 
 /// Checks the nesting depth and the document element, and finds where a truncated document
-/// could be cut. Refuses HTML pages and XML that is not RSS, RDF or Atom.
+/// could be cut. Refuses XML that is not RSS, RDF or Atom; stops at the start of an HTML page.
 pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
     let mut tokens = Tokens {
         b: text.as_bytes(),
@@ -139,6 +141,9 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
         if let Token::Open(name) | Token::Empty(name) = &token
             && root_tag.is_none()
         {
+            if is_html_root(local(name)) {
+                return Ok(Shape::HTML);
+            }
             check_root(local(name))?;
             root_tag = Some((local(name) == "rss").then(|| span.clone()));
         }
@@ -153,7 +158,7 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
                         .get(..4)
                         .is_some_and(|d| d.eq_ignore_ascii_case("html"));
                 if is_html {
-                    return Err(html_page());
+                    return Ok(Shape::HTML);
                 }
             }
             Token::Open(name) => {
@@ -169,8 +174,9 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
                     open.pop();
                 }
                 depth = depth.saturating_sub(1);
-                // Real items sit at depth 2 or 3; the bound keeps the snapshot cheap.
-                if open.len() <= 8 && matches!(local(&name), "item" | "entry") {
+                // Real items sit at depth 2 or 3, inside the root; the bound keeps the snapshot
+                // cheap.
+                if (1..=8).contains(&open.len()) && matches!(local(&name), "item" | "entry") {
                     last_item_end = Some((span.end, open.clone()));
                 }
             }
@@ -188,28 +194,33 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
         });
     };
     Ok(Shape {
+        html: false,
         truncated: tokens.truncated || depth > 0,
         last_item_end,
         rss_tag,
     })
 }
 
-fn html_page() -> FeedError {
-    FeedError::NotAFeed {
-        reason: "an HTML page, not a feed (the feed URL may have moved)".into(),
-    }
+impl Shape {
+    const HTML: Shape = Shape {
+        html: true,
+        truncated: false,
+        last_item_end: None,
+        rss_tag: None,
+    };
+}
+
+/// `<head>` and `<body>` roots are HTML fragments served as pages.
+fn is_html_root(name: &str) -> bool {
+    ["html", "head", "body"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// feed-rs dispatches on the document element: RSS 0.9x/2.0, RDF (RSS 0.90/1.0), Atom.
 fn check_root(name: &str) -> Result<(), FeedError> {
     match name {
         "rss" | "RDF" | "feed" | "entry" => Ok(()),
-        n if ["html", "head", "body"]
-            .iter()
-            .any(|h| n.eq_ignore_ascii_case(h)) =>
-        {
-            Err(html_page())
-        }
         n => Err(FeedError::NotAFeed {
             reason: format!(
                 "XML whose root element is <{}>, not RSS, RDF or Atom",
@@ -217,6 +228,44 @@ fn check_root(name: &str) -> Result<(), FeedError> {
             ),
         }),
     }
+}
+
+/// The `href` of an HTML page's first `<link rel="alternate">` to an RSS, Atom or JSON feed
+/// (feed autodiscovery): when a feed URL starts serving its site's home page, this is usually
+/// where the feed went.
+pub(super) fn advertised_feed(html: &str) -> Option<&str> {
+    let b = html.as_bytes();
+    let mut pos = 0;
+    while let Some(off) = b.get(pos..)?.iter().position(|&c| c == b'<') {
+        let lt = pos + off;
+        let end = tag_end(b, lt + 1)?;
+        pos = end + 1;
+        let tag = &b[lt..end];
+        if !tag
+            .get(..5)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"<link"))
+        {
+            continue;
+        }
+        let value = |name: &[u8]| attr_value(tag, name).map(|r| &html[lt + r.start..lt + r.end]);
+        let is_feed = value(b"type").is_some_and(|t| {
+            [
+                "application/rss+xml",
+                "application/atom+xml",
+                "application/feed+json",
+            ]
+            .iter()
+            .any(|f| t.trim().eq_ignore_ascii_case(f))
+        });
+        let alternate = value(b"rel").is_some_and(|r| {
+            r.split_ascii_whitespace()
+                .any(|r| r.eq_ignore_ascii_case("alternate"))
+        });
+        if is_feed && alternate {
+            return value(b"href").map(str::trim).filter(|h| !h.is_empty());
+        }
+    }
+    None
 }
 
 /// What [`json_shape`] learned about a JSON document.

@@ -64,7 +64,7 @@ fn atom(entries: &str) -> String {
 }
 
 #[test]
-fn seed_rss_has_five_items_newest_first_and_a_ttl() {
+fn seed_rss_has_five_items_in_document_order_and_a_ttl() {
     let feed = parse_seed("sahel.xml");
     assert_eq!(feed.title.as_deref(), Some("Sahel News Roundup"));
     assert_eq!(feed.ttl_mins, Some(30));
@@ -83,14 +83,20 @@ fn seed_rss_has_five_items_newest_first_and_a_ttl() {
         first.published.unwrap().to_rfc3339(),
         "2025-06-02T09:15:00+00:00"
     );
-    assert!(
-        feed.items
-            .windows(2)
-            .all(|w| w[0].published >= w[1].published)
-    );
+    let guids: Vec<&str> = feed
+        .items
+        .iter()
+        .filter_map(|i| i.guid.as_deref())
+        .collect();
     assert_eq!(
-        feed.items[4].guid.as_deref(),
-        Some("sahel-burkina-faso-russia-instructors")
+        guids,
+        [
+            "sahel-russia-burkina-faso-strategic-ties",
+            "sahel-traore-moscow-visit",
+            "sahel-burkina-faso-russia-instructors",
+            "sahel-russia-strengthens-presence-burkina-faso",
+            "sahel-burkina-faso-further-russian-assistance",
+        ]
     );
     assert_eq!(
         titles(&feed)[1],
@@ -106,16 +112,16 @@ fn seed_atom_has_two_entries_dated_by_updated() {
     assert_eq!(
         links(&feed),
         [
-            "http://127.0.0.1:8080/articles/wire-russia-burkina-ties.html",
             "http://127.0.0.1:8080/articles/wire-lavrov-instructors.html",
+            "http://127.0.0.1:8080/articles/wire-russia-burkina-ties.html",
         ]
     );
     assert_eq!(
-        feed.items[0].guid.as_deref(),
+        feed.items[1].guid.as_deref(),
         Some("urn:sahelwire:wire-russia-burkina-ties")
     );
     assert_eq!(
-        feed.items[0].published.unwrap().to_rfc3339(),
+        feed.items[1].published.unwrap().to_rfc3339(),
         "2025-06-03T06:20:00+00:00"
     );
 }
@@ -242,6 +248,14 @@ fn items_without_a_usable_link_are_skipped() {
 }
 
 #[test]
+fn json_attachments_are_not_article_links() {
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"P","items":[
+        {"id":"1","attachments":[{"url":"https://cdn.example.org/1.mp3","mime_type":"audio/mpeg"}]},
+        {"id":"2","url":"https://example.org/2","attachments":[{"url":"https://cdn.example.org/2.mp3","mime_type":"audio/mpeg"}]}]}"#;
+    assert_eq!(links(&parse(json).unwrap()), ["https://example.org/2"]);
+}
+
+#[test]
 fn missing_ids_stay_none_instead_of_generated_ones() {
     let feed = parse(rss(
         "<item><title>a</title><link>https://example.org/a</link></item>",
@@ -258,7 +272,7 @@ fn missing_ids_stay_none_instead_of_generated_ones() {
 }
 
 #[test]
-fn cap_keeps_the_newest_and_undated_items_go_last_in_document_order() {
+fn cap_keeps_the_newest_undated_last_and_returns_document_order() {
     let item = |n: u32, date: &str| {
         format!("<item><title>{n}</title><link>https://example.org/{n}</link>{date}</item>")
     };
@@ -272,9 +286,15 @@ fn cap_keeps_the_newest_and_undated_items_go_last_in_document_order() {
     .concat());
     let feed_url = url("https://example.org/rss");
     let all = parse_feed(body.as_bytes(), None, &feed_url, 10).unwrap();
-    assert_eq!(titles(&all), ["3", "5", "2", "1", "4"]);
+    assert_eq!(titles(&all), ["1", "2", "3", "4", "5"]);
     let capped = parse_feed(body.as_bytes(), None, &feed_url, 2).unwrap();
     assert_eq!(titles(&capped), ["3", "5"]);
+    let capped = parse_feed(body.as_bytes(), None, &feed_url, 4).unwrap();
+    assert_eq!(
+        titles(&capped),
+        ["1", "2", "3", "5"],
+        "undated items are the first to go"
+    );
 }
 
 #[test]
@@ -283,7 +303,7 @@ fn duplicate_links_collapse_to_the_newest_item() {
         <item><title>old</title><link>https://example.org/x</link><pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate></item>
         <item><title>other</title><link>https://example.org/y</link></item>
         <item><title>new</title><link>https://example.org/x</link><pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate></item>"#);
-    assert_eq!(titles(&parse(body).unwrap()), ["new", "other"]);
+    assert_eq!(titles(&parse(body).unwrap()), ["other", "new"]);
 }
 
 #[test]
@@ -503,6 +523,14 @@ fn html_pages_are_not_feeds() {
             "{err}"
         );
     }
+    let home = r#"<!DOCTYPE html><html><head>
+        <link rel="stylesheet" href="/s.css"><link rel="alternate" type="application/rss+xml" title="News" href="/feed/">
+        </head><body></body></html>"#;
+    let err = parse(home).unwrap_err().to_string();
+    assert!(
+        err.ends_with("links to a feed at https://news.example.org/feed/"),
+        "{err}"
+    );
 }
 
 #[test]

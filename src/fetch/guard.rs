@@ -6,6 +6,10 @@
 //! has already normalised spellings such as `127.1`, `2130706433` or `0x7f.1` to an address),
 //! and host names are checked after resolution, inside the client's resolver, so the address
 //! that is checked is the address that is connected to.
+//!
+//! `fetch.allowed_private_addrs` exempts exact `IP:port` pairs (an intranet feed server, a
+//! test fixture) from the check for IP-literal URLs only: a host NAME that resolves to a
+//! private address stays refused, because the resolver cannot see the port it is for.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -18,11 +22,20 @@ pub(crate) const BLOCKED_MARK: &str = "egress guard";
 #[derive(Debug, Clone)]
 pub struct EgressGuard {
     allow_private: bool,
+    /// Literal socket addresses reachable despite `allow_private = false`.
+    exempt: std::sync::Arc<[SocketAddr]>,
 }
 
 impl EgressGuard {
     pub fn new(allow_private: bool) -> EgressGuard {
-        EgressGuard { allow_private }
+        EgressGuard::with_exemptions(allow_private, &[])
+    }
+
+    pub fn with_exemptions(allow_private: bool, exempt: &[SocketAddr]) -> EgressGuard {
+        EgressGuard {
+            allow_private,
+            exempt: exempt.into(),
+        }
     }
 
     /// Checks scheme and IP-literal host; names are checked at resolution.
@@ -39,6 +52,11 @@ impl EgressGuard {
             Some(Host::Domain(_)) => return Ok(()),
             None => return Err(format!("{BLOCKED_MARK}: URL has no host")),
         };
+        if let Some(port) = url.port_or_known_default()
+            && self.exempt.contains(&SocketAddr::new(ip, port))
+        {
+            return Ok(());
+        }
         self.check_ip(ip)
     }
 
@@ -181,6 +199,16 @@ mod tests {
             g.check_url(&Url::parse("http://127.0.0.1:8080/").unwrap())
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn exemptions_cover_exact_literal_socket_addresses_only() {
+        let g = EgressGuard::with_exemptions(false, &["127.0.0.1:8080".parse().unwrap()]);
+        let ok = |u: &str| g.check_url(&Url::parse(u).unwrap()).is_ok();
+        assert!(ok("http://127.0.0.1:8080/feed"));
+        assert!(ok("http://127.1:8080/feed"), "same address, other spelling");
+        assert!(!ok("http://127.0.0.1:8081/"), "another port is not exempt");
+        assert!(!ok("http://10.0.0.1:8080/"));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct FetchConfig {
     pub user_agent: String,
     /// Off by default so a feed (or a redirect in one) cannot make newsd reach the intranet.
     pub allow_private_networks: bool,
+    /// `IP:port` pairs reachable although `allow_private_networks` is off, for URLs that
+    /// name them literally (an intranet feed server). Names never get this exemption.
+    pub allowed_private_addrs: Vec<std::net::SocketAddr>,
     /// Total deadline of one request, connect to last body byte: a trickling server cannot
     /// hold a worker longer than this.
     pub request_timeout_secs: u64,
@@ -59,6 +62,7 @@ impl Default for FetchConfig {
             )
             .to_string(),
             allow_private_networks: false,
+            allowed_private_addrs: Vec::new(),
             request_timeout_secs: 30,
             connect_timeout_secs: 10,
             max_page_bytes: 5 * 1024 * 1024,
@@ -195,7 +199,8 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
-        let guard = EgressGuard::new(cfg.allow_private_networks);
+        let guard =
+            EgressGuard::with_exemptions(cfg.allow_private_networks, &cfg.allowed_private_addrs);
         let max_redirects = cfg.max_redirects;
         let redirect_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
@@ -320,6 +325,18 @@ impl Fetcher {
         let hints = cache_hints(&headers, SystemTime::now());
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Outcome::NotModified(hints));
+        }
+        if status.is_redirection() {
+            // reqwest hands back redirects it will not follow (a Location that is not
+            // http/https, or none at all): that is a bad redirect, not a content status.
+            let location = headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)");
+            return Err(FetchError::Redirect {
+                url: shown.to_string(),
+                reason: format!("HTTP {} to {location:?} not followed", status.as_u16()),
+            });
         }
         if !status.is_success() {
             return Err(FetchError::Status {

@@ -2,5 +2,6 @@
 
 mod bad_input;
 mod e2e;
+mod faults;
 mod server;
 mod util;

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -16,6 +18,17 @@ pub struct Seen {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub status: u16,
+    pub at: Instant,
+}
+
+/// How a response is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Normal,
+    /// Announce the full length, send this many bytes, then reset the connection.
+    ResetAfter(usize),
+    /// Send one byte per interval.
+    Trickle(Duration),
 }
 
 /// A canned response.
@@ -24,17 +37,50 @@ pub struct Route {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    pub delivery: Delivery,
+}
+
+impl Route {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status,
+            content_type: content_type.into(),
+            body: body.into(),
+            headers: Vec::new(),
+            delivery: Delivery::Normal,
+        }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Route {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn delivery(mut self, d: Delivery) -> Route {
+        self.delivery = d;
+        self
+    }
 }
 
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Route>,
     log: Vec<Seen>,
+    /// Delay before every response, so unlimited clients would overlap requests.
+    latency: Duration,
+}
+
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
 }
 
 pub struct Server {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    gauge: Arc<Gauge>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -72,32 +118,55 @@ impl Server {
                 Some("json") => "application/feed+json",
                 _ => "application/octet-stream",
             };
-            state.lock().unwrap().routes.insert(
-                format!("/{rel}"),
-                Route {
-                    status: 200,
-                    content_type: ct.into(),
-                    body: text.into_bytes(),
-                },
-            );
+            state
+                .lock()
+                .unwrap()
+                .routes
+                .insert(format!("/{rel}"), Route::new(200, ct, text.into_bytes()));
         }
         let st = state.clone();
+        let gauge = Arc::new(Gauge::default());
+        let g = gauge.clone();
         rt.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let st = st.clone();
+                let (st, g) = (st.clone(), g.clone());
                 tokio::spawn(async move {
-                    let _ = serve(sock, st).await;
+                    let _ = serve(sock, st, g).await;
                 });
             }
         });
         Server {
             addr,
             state,
+            gauge,
             _rt: rt,
         }
+    }
+
+    /// A server with no files: only routes added later (a canary, a fault server).
+    pub fn empty() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start(dir.path())
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.state.lock().unwrap().latency = d;
+    }
+
+    /// Most requests ever in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.gauge.max.load(Ordering::SeqCst)
+    }
+
+    pub fn put(&self, path: &str, route: Route) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), route);
     }
 
     pub fn base(&self) -> String {
@@ -109,14 +178,7 @@ impl Server {
     }
 
     pub fn route(&self, path: &str, status: u16, content_type: &str, body: impl Into<Vec<u8>>) {
-        self.state.lock().unwrap().routes.insert(
-            path.to_string(),
-            Route {
-                status,
-                content_type: content_type.into(),
-                body: body.into(),
-            },
-        );
+        self.put(path, Route::new(status, content_type, body));
     }
 
     pub fn log(&self) -> Vec<Seen> {
@@ -149,7 +211,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn serve(sock: tokio::net::TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+async fn serve(
+    sock: tokio::net::TcpStream,
+    state: Arc<Mutex<State>>,
+    gauge: Arc<Gauge>,
+) -> std::io::Result<()> {
     let (r, mut w) = sock.into_split();
     let mut r = BufReader::new(r);
     loop {
@@ -157,6 +223,7 @@ async fn serve(sock: tokio::net::TcpStream, state: Arc<Mutex<State>>) -> std::io
         if r.read_line(&mut line).await? == 0 {
             return Ok(());
         }
+        let at = Instant::now();
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
         let mut headers = HashMap::new();
         loop {
@@ -172,37 +239,79 @@ async fn serve(sock: tokio::net::TcpStream, state: Arc<Mutex<State>>) -> std::io
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
             }
         }
-        let route = {
+        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+        gauge.max.fetch_max(now, Ordering::SeqCst);
+        let (route, latency) = {
             let st = state.lock().unwrap();
-            st.routes.get(path.split('?').next().unwrap_or("")).cloned()
+            (
+                st.routes.get(path.split('?').next().unwrap_or("")).cloned(),
+                st.latency,
+            )
         };
-        let route = route.unwrap_or(Route {
-            status: 404,
-            content_type: "text/plain".into(),
-            body: b"not found".to_vec(),
-        });
-        let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&route.body));
+        let route = route.unwrap_or_else(|| Route::new(404, "text/plain", "not found"));
+        let etag = route
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&route.body)));
         let not_modified = route.status == 200 && headers.get("if-none-match") == Some(&etag);
         let status = if not_modified { 304 } else { route.status };
         state.lock().unwrap().log.push(Seen {
             path: path.clone(),
             headers,
             status,
+            at,
         });
-        let reason = match status {
-            200 => "OK",
-            304 => "Not Modified",
-            404 => "Not Found",
-            _ => "Status",
-        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        // The request stops counting as in flight once its answer is being written: the
+        // client may see the response and start the next one before this task runs again.
+        gauge.now.fetch_sub(1, Ordering::SeqCst);
         let body: &[u8] = if status == 304 { b"" } else { &route.body };
-        let head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nETag: {etag}\r\n\r\n",
+        let mut head = format!(
+            "HTTP/1.1 {status} Status\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
             route.content_type,
             body.len()
         );
+        if !route
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("etag"))
+        {
+            head.push_str(&format!("ETag: {etag}\r\n"));
+        }
+        for (k, v) in &route.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
         w.write_all(head.as_bytes()).await?;
-        w.write_all(body).await?;
+        let result = match route.delivery {
+            Delivery::Normal => w.write_all(body).await,
+            Delivery::ResetAfter(n) => {
+                w.write_all(&body[..n.min(body.len())]).await?;
+                w.flush().await?;
+                // Abort the connection mid-body.
+                let sock = w.reunite(r.into_inner()).expect("same socket");
+                sock.set_linger(Some(Duration::ZERO))?;
+                drop(sock);
+                return Ok(());
+            }
+            Delivery::Trickle(every) => {
+                let mut res = Ok(());
+                for b in body {
+                    res = w.write_all(std::slice::from_ref(b)).await;
+                    if res.is_err() {
+                        break;
+                    }
+                    let _ = w.flush().await;
+                    tokio::time::sleep(every).await;
+                }
+                res
+            }
+        };
+        result?;
         w.flush().await?;
     }
 }
