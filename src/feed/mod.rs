@@ -201,7 +201,7 @@ fn trim_start(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 fn convert(feed: feed_rs::model::Feed, feed_url: &Url, max_items: usize) -> ParsedFeed {
-    let mut items: Vec<FeedItem> = feed
+    let items: Vec<FeedItem> = feed
         .entries
         .into_iter()
         .filter_map(|e| item(e, feed_url))

@@ -456,7 +456,7 @@ pub fn cache_hints(headers: &HeaderMap, now: SystemTime) -> CacheHints {
     hints.expires_in = headers
         .get(header::EXPIRES)
         .and_then(|v| v.to_str().ok())
-        .and_then(|s| httpdate_parse(s))
+        .and_then(httpdate_parse)
         .and_then(|t| t.duration_since(now).ok());
     hints
 }

@@ -34,6 +34,12 @@ fn seed() -> Seed {
     }
 }
 
+impl Seed {
+    fn url_of(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+}
+
 fn by_canonical(lines: &[Value]) -> HashMap<String, &Value> {
     lines
         .iter()
@@ -303,4 +309,22 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
         "restart fetched: {:#?}",
         s.server.log()
     );
+}
+
+#[test]
+fn a_copy_arriving_after_a_restart_is_still_caught() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    // Process 1 ingests the originals only.
+    let config = write_config(dir.path(), &[s.url_of("/feeds/sahel.xml")], "");
+    assert_ok(&newsd(&config, &["once"]));
+    // Process 2, a fresh start on the same store, sees only the copies.
+    let config = write_config(dir.path(), &[s.url_of("/feeds/wire.atom")], "");
+    let out = newsd(&config, &["once"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("0 stored, 2 duplicates"), "{}", stderr(&out));
+    let lines = export(&config, &dir.path().join("export"));
+    assert_eq!(lines.len(), 5);
+    let copies: usize = lines.iter().map(|l| l["duplicates"].as_array().unwrap().len()).sum();
+    assert_eq!(copies, 2);
 }

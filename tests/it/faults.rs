@@ -542,3 +542,25 @@ fn fifty_feeds_on_one_host_respect_concurrency_and_delay() {
         "100 requests within {span:?}"
     );
 }
+
+#[test]
+fn environment_proxies_are_ignored() {
+    let s = seed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[s.url("/feeds/digest.json")], "");
+    let proxy = canary().base();
+    let out = std::process::Command::new(newsd_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("once")
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env("ALL_PROXY", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(stored(&config), 1);
+    assert_canary_untouched();
+}
