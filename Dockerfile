@@ -5,7 +5,6 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-COPY benches ./benches
 RUN cargo build --release --locked --bin newsd
 
 FROM debian:bookworm-slim

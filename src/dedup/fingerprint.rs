@@ -5,19 +5,19 @@ use super::minhash::{LEAD_LEN, SIG_LEN};
 
 /// Current byte format. Version 1, little-endian:
 /// `[1][shingle_words: u8][shingles: u32][lead len: u8][facts len: u32]`
-/// `[sig: 128 × u32][lead: u32 × lead len][facts: u32 × facts len]`
+/// `[sig: 128 × u16][lead: u16 × lead len][facts: u32 × facts len]`
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 1 + 4 + 1 + 4;
 
 /// What [`Engine::compare`](super::Engine::compare) needs to know about a body: its MinHash
-/// signature, its number of distinct shingles, its lead shingles and its set of fact hashes.
+/// signature, its number of shingles (word windows), its lead shingles and its set of fact hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    pub(crate) sig: Box<[u32; SIG_LEN]>,
+    pub(crate) sig: Box<[u16; SIG_LEN]>,
     pub(crate) shingles: u32,
     pub(crate) shingle_words: u8,
     /// Sorted, distinct; at most [`LEAD_LEN`].
-    pub(crate) lead: Vec<u32>,
+    pub(crate) lead: Vec<u16>,
     /// Sorted, distinct.
     pub(crate) facts: Vec<u32>,
 }
@@ -25,10 +25,10 @@ pub struct Fingerprint {
 /// A borrowed fingerprint, so the index can compare against its flat arrays without copying.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct View<'a> {
-    pub sig: &'a [u32],
+    pub sig: &'a [u16],
     pub shingles: u32,
     pub shingle_words: u8,
-    pub lead: &'a [u32],
+    pub lead: &'a [u16],
     pub facts: &'a [u32],
 }
 
@@ -43,7 +43,7 @@ impl Fingerprint {
         }
     }
 
-    /// Number of distinct shingles of the body.
+    /// Number of shingles (word windows) of the body.
     pub fn shingle_count(&self) -> u32 {
         self.shingles
     }
@@ -53,18 +53,21 @@ impl Fingerprint {
         self.facts.len()
     }
 
-    /// Encodes the fingerprint (about 650 bytes plus 4 per fact); the first byte is the
+    /// Encodes the fingerprint (about 330 bytes plus 4 per fact); the first byte is the
     /// format version.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let n = SIG_LEN + self.lead.len() + self.facts.len();
-        let mut out = Vec::with_capacity(HEADER + 4 * n);
+        let len = HEADER + 2 * (SIG_LEN + self.lead.len()) + 4 * self.facts.len();
+        let mut out = Vec::with_capacity(len);
         out.push(VERSION);
         out.push(self.shingle_words);
         out.extend_from_slice(&self.shingles.to_le_bytes());
         out.push(self.lead.len() as u8);
         // Fact sets are bounded by the body size, which the fetcher caps far below 4 G facts.
         out.extend_from_slice(&(self.facts.len() as u32).to_le_bytes());
-        for v in self.sig.iter().chain(&self.lead).chain(&self.facts) {
+        for v in self.sig.iter().chain(&self.lead) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in &self.facts {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out
@@ -72,33 +75,35 @@ impl Fingerprint {
 
     /// Decodes [`to_bytes`](Self::to_bytes) output; refuses other versions and malformed input.
     pub fn from_bytes(b: &[u8]) -> Result<Fingerprint, DedupError> {
-        let (&version, rest) = b.split_first().ok_or(DedupError::Corrupt("empty"))?;
+        let (&version, _) = b.split_first().ok_or(DedupError::Corrupt("empty"))?;
         if version != VERSION {
             return Err(DedupError::Version {
                 found: version,
                 supported: VERSION,
             });
         }
-        if b.len() < HEADER + 4 * SIG_LEN {
-            return Err(DedupError::Corrupt("shorter than its header and signature"));
+        if b.len() < HEADER {
+            return Err(DedupError::Corrupt("shorter than its header"));
         }
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let shingle_words = rest[0];
-        let shingles = u32_at(2);
-        let n_lead = usize::from(b[6]);
-        let n_facts = u32_at(7) as usize;
-        if n_lead > LEAD_LEN || b.len() != HEADER + 4 * (SIG_LEN + n_lead + n_facts) {
+        let (shingle_words, shingles) = (b[1], u32_at(2));
+        let (n_lead, n_facts) = (usize::from(b[6]), u32_at(7) as usize);
+        let body = &b[HEADER..];
+        let halves = 2 * (SIG_LEN + n_lead);
+        if n_lead > LEAD_LEN || body.len() != halves + 4 * n_facts {
             return Err(DedupError::Corrupt("length does not match its counts"));
         }
-        let mut words = b[HEADER..]
+        let mut u16s = body[..halves]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        let mut sig = Box::new([0u16; SIG_LEN]);
+        sig.iter_mut().zip(&mut u16s).for_each(|(s, v)| *s = v);
+        let lead: Vec<u16> = u16s.collect();
+        let facts: Vec<u32> = body[halves..]
             .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        let mut sig = Box::new([0u32; SIG_LEN]);
-        sig.iter_mut().zip(&mut words).for_each(|(s, v)| *s = v);
-        let lead: Vec<u32> = words.by_ref().take(n_lead).collect();
-        let facts: Vec<u32> = words.collect();
-        let ascending = |v: &[u32]| v.is_sorted_by(|a, b| a < b);
-        if !ascending(&lead) || !ascending(&facts) {
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if !lead.is_sorted_by(|a, b| a < b) || !facts.is_sorted_by(|a, b| a < b) {
             return Err(DedupError::Corrupt("lead or fact set not sorted"));
         }
         Ok(Fingerprint {

@@ -62,7 +62,7 @@ fn structural_junk(tag: Tag) -> Option<RemovalReason> {
         Tag::Aside => Some(RemovalReason::Related),
         Tag::Footer => Some(RemovalReason::Nav),
         Tag::Form => Some(RemovalReason::Form),
-        Tag::Button => Some(RemovalReason::Boilerplate),
+        
         Tag::Figcaption => Some(RemovalReason::Caption),
         Tag::Junk | Tag::Head | Tag::Title | Tag::Meta | Tag::Link => Some(RemovalReason::Hidden),
         _ => None,
@@ -100,8 +100,10 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     } else {
         return None;
     };
+        // Comment threads are the one kind of chrome that routinely outweighs the article.
     if prose > 0.5 * total_prose
         && prose > 0.0
+        && reason != RemovalReason::Comments
         && !matches!(n.tag, Tag::Head | Tag::Title | Tag::Meta)
     {
         return None;
@@ -184,7 +186,7 @@ pub fn extract_blocks(
     }
     // Subtree totals, bottom-up (reverse pre-order visits children before parents). A first
     // pass ignores chrome so that chrome verdicts can be checked against how much prose the
-    // element holds; the second pass counts text under chrome as bad.
+    // element holds; the second pass leaves chrome out.
     let mut own_good = vec![0f32; n];
     let mut own_bad = vec![0f32; n];
     for i in 0..n {
@@ -214,9 +216,8 @@ pub fn extract_blocks(
         if p >= n {
             continue;
         }
-        if junk[i].is_some() {
-            bad[p] += good[i] + bad[i];
-        } else {
+                        // Chrome is never emitted, so it neither helps nor hurts the containers around it.
+        if junk[i].is_none() {
             good[p] += good[i];
             bad[p] += bad[i];
         }

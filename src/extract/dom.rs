@@ -116,6 +116,8 @@ pub struct Node {
     /// One past the last descendant (pre-order), so the subtree is `self..end`.
     pub end: u32,
     pub chrome: Chrome,
+    /// Hidden by its own attributes (`hidden`, `aria-hidden`, inline `display:none`); not
+    /// inherited, so a hidden wrapper holding the article can be judged as a whole.
     pub hidden: bool,
     pub in_link: bool,
     /// Text nodes: byte range into [`Dom::text`].
@@ -164,10 +166,11 @@ impl Dom {
                 stack.pop();
                 continue;
             };
-            let (hidden, in_link) = {
+            let in_link = {
                 let p = &dom.nodes[parent as usize];
-                (p.hidden, p.in_link || p.tag == Tag::A)
+                p.in_link || p.tag == Tag::A
             };
+            let hidden = false;
             match child.value() {
                 HtmlNode::Text(t) => {
                     let start = dom.text.len() as u32;
@@ -304,52 +307,11 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
         .flat_map(|s| s.split(|c: char| !c.is_ascii_alphanumeric()))
         .filter(|t| !t.is_empty())
     {
-        let t = token.to_ascii_lowercase();
-        let verdict = match t.as_str() {
-            "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body"
-            | "text" | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"
-            | "articletext" => {
-                positive = true;
-                None
-            }
-            "comment" | "comments" | "disqus" | "respond" | "replies" | "commentlist" => {
-                Some(R::Comments)
-            }
-            "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks"
-            | "shares" | "sharebar" => Some(R::Share),
-            "related" | "relatedposts" | "recommended" | "recommendations" | "mostread"
-            | "popular" | "trending" | "outbrain" | "taboola" | "readmore" | "more"
-            | "morestories" | "jp" => {
-                if t == "jp" || t == "more" {
-                    None
-                } else {
-                    Some(R::Related)
-                }
-            }
-            "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
-            | "paywall" | "promo" | "cta" | "membership" | "support" => Some(R::Promo),
-            "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs"
-            | "pagination" | "pager" | "skip" | "toolbar" | "masthead" => Some(R::Nav),
-            // Not "widget": page builders (Elementor) wrap every paragraph in one.
-            "footer" | "sidebar" | "aside" => Some(R::Nav),
-            // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
-            "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => {
-                Some(R::Tags)
-            }
-            "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => Some(R::Bio),
-            "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => Some(R::Byline),
-            "date" | "time" | "timestamp" | "published" | "updated" | "pubdate" => Some(R::Date),
-            "caption" | "credit" | "credits" | "wp-caption-text" | "photocredit" | "figcaption" => {
-                Some(R::Caption)
-            }
-            "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
-            | "dfp" => Some(R::Ad),
-            "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => {
-                Some(R::Cookie)
-            }
-            _ => None,
-        };
-        junk = junk.or(verdict);
+        match token_verdict(token) {
+            Some(Chrome::Content) => positive = true,
+            Some(Chrome::Junk(r)) => junk = junk.or(Some(r)),
+            _ => {}
+        }
     }
     // Any chrome token wins over a content token: `post-tags`, `entry-meta` and
     // `article-related` are chrome inside the article, not the article.
@@ -358,4 +320,43 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
         None if positive => Chrome::Content,
         None => Chrome::None,
     }
+}
+
+/// What one class/id token (split on non-alphanumerics) announces. The pre-pass keeps only the
+/// tokens for which this returns `Some`, so [`classify`] sees the same verdicts either way.
+pub fn token_verdict(token: &str) -> Option<Chrome> {
+    use super::RemovalReason as R;
+    let lower;
+    let t = if token.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = token.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        token
+    };
+    let junk = match t {
+        "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text" | "main" | "prose"
+        | "richtext" | "blogpost" | "postbody" | "storycontent" | "articletext" => return Some(Chrome::Content),
+        "comment" | "comments" | "disqus" | "respond" | "replies" | "commentlist" => R::Comments,
+        "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks" | "shares" | "sharebar" => {
+            R::Share
+        }
+        "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular" | "trending"
+        | "outbrain" | "taboola" | "readmore" | "morestories" => R::Related,
+        "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation" | "paywall" | "promo"
+        | "cta" | "membership" | "support" => R::Promo,
+        "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination" | "pager"
+        | "skip" | "toolbar" | "masthead" => R::Nav,
+        // Not "widget": page builders (Elementor) wrap every paragraph in one.
+        "footer" | "sidebar" | "aside" => R::Nav,
+        // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
+        "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => R::Tags,
+        "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => R::Bio,
+        "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => R::Byline,
+        "date" | "time" | "timestamp" | "published" | "updated" | "pubdate" => R::Date,
+        "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
+        "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored" | "dfp" => R::Ad,
+        "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => R::Cookie,
+        _ => return None,
+    };
+    Some(Chrome::Junk(junk))
 }

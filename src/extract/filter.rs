@@ -267,6 +267,16 @@ const FAMILIES: &[Family] = &[
             "skriv en kommentar",
         ],
     },
+        Family {
+        // Calls to action: only ever a few words long, so a bare keyword is enough.
+        reason: R::Promo,
+        at: At::Anywhere,
+        max_words: 8,
+        phrases: &[
+            "newsletter", "sign up", "signing up", "subscribe", "free trial", "no credit card", "download now",
+            "infolettre", "abonnez", "abonnieren", "suscríbete", "assine", "iscriviti", "prenumerera", "подпис",
+        ],
+    },
     Family {
         reason: R::Cookie,
         at: At::Anywhere,
@@ -383,7 +393,20 @@ const FAMILIES: &[Family] = &[
             "top",
             "menu",
             "close",
-            "verified by monsterinsights",
+                        "verified by monsterinsights",
+            "print this page",
+            "download now",
+            "learn more",
+            "read more",
+            "see more",
+            "view more",
+            "view all",
+            "see all",
+            "reply",
+            "log in",
+            "login",
+            "sign up",
+            "subscribe",
             "sponsored",
             "sponsored content",
             "continue reading",
@@ -434,9 +457,9 @@ const FAMILIES: &[Family] = &[
         ],
     },
     Family {
-        reason: R::Byline,
+                reason: R::Byline,
         at: At::Start,
-        max_words: 10,
+        max_words: 16,
         phrases: &[
             "by ",
             "written by",
@@ -476,21 +499,38 @@ pub fn clean_blocks(
     let title_key = key(title);
     let author_key = meta.author.as_deref().map(key).filter(|k| !k.is_empty());
     let mut kept: Vec<(String, Kind)> = Vec::with_capacity(raw.len());
-    let mut seen_short: Vec<String> = Vec::new();
+        let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut byline_author = None;
-    for (pos, b) in raw.into_iter().enumerate() {
-        let verdict = classify(&b, pos, &title_key, author_key.as_deref(), &mut seen_short);
-        match verdict {
-            None => kept.push((b.text, b.kind)),
+        let mut prose_seen = false;
+    let mut stopped = false;
+    let total: usize = raw.iter().map(|b| b.text.len()).sum();
+    let mut before = 0;
+    for (pos, b) in raw.iter().enumerate() {
+        // The marker must close the article, not label a box in its middle: less text may
+        // follow it than precedes it.
+        if !stopped && prose_seen && total - before < before && is_end_marker(b) {
+            stopped = true;
+        }
+        before += b.text.len();
+        let verdict = if stopped {
+            Some(R::Related)
+        } else {
+            classify(b, pos, &title_key, author_key.as_deref()).or_else(|| {
+                // A second copy of a whole paragraph (teaser repeated below, summary box).
+                (b.text.len() > 80 && !seen_long.insert(b.text.as_str())).then_some(R::Duplicate)
+            })
+        };
+        if verdict.is_none() && b.text.len() >= 200 {
+            prose_seen = true;
+        }
+                match verdict {
+            None => kept.push((b.text.clone(), b.kind)),
             Some(reason) => {
                 if reason == R::Byline && byline_author.is_none() {
                     byline_author = author_from_byline(&b.text);
                 }
                 if let Some(out) = explain.as_deref_mut() {
-                    out.push(Removal {
-                        reason,
-                        text: b.text,
-                    });
+                    out.push(Removal { reason, text: b.text.clone() });
                 }
             }
         }
@@ -513,12 +553,65 @@ pub fn clean_blocks(
     (kept.into_iter().map(|(t, _)| t).collect(), byline_author)
 }
 
+/// Headings that open what follows an article: related links, author boxes, comments. Once
+/// the article's prose has started, such a heading ends it.
+const END_MARKERS: &[&str] = &[
+    // en
+    "read this next", "read next", "up next", "what to read next", "related", "related articles", "related posts",
+    "related stories", "related content", "related reading", "related news", "related topics", "more stories",
+    "more articles", "more news", "more to read", "more to explore", "explore more", "keep reading",
+    "you may also like", "you might also like", "you may also be interested in", "you might be interested in",
+    "recommended", "recommended for you", "recommended articles", "recommended reading", "recommended stories",
+    "popular posts", "popular articles", "popular stories", "most popular", "most read", "trending",
+    "trending now", "latest news", "latest posts", "latest articles", "latest stories", "recent posts",
+    "recent articles", "also in the news", "about the author", "about the authors", "about the reviewer",
+    "about the writer", "author bio", "share this", "share this article", "share this post", "share this story",
+    "comments", "leave a reply", "leave a comment", "join the conversation", "join the discussion",
+    "privacy overview", "don't miss", "in case you missed it", "more from our network",
+    // fr
+    "à lire aussi", "lire aussi", "sur le même sujet", "articles similaires", "articles liés",
+    "à propos de l'auteur", "les plus lus", "dans la même rubrique", "commentaires", "à lire également",
+    // de
+    "mehr zum thema", "weitere artikel", "das könnte sie auch interessieren", "ähnliche artikel",
+    "über den autor", "meistgelesen", "kommentare", "lesen sie auch", "auch interessant",
+    // es
+    "noticias relacionadas", "artículos relacionados", "te puede interesar", "lo más leído", "sobre el autor",
+    "comentarios", "lee también", "más noticias", "también te puede interesar",
+    // pt
+    "notícias relacionadas", "artigos relacionados", "leia também", "mais lidas", "sobre o autor", "comentários",
+    "veja também", "leia mais",
+    // it
+    "articoli correlati", "potrebbe interessarti", "leggi anche", "i più letti", "sull'autore", "commenti",
+    // sv
+    "relaterade artiklar", "läs också", "läs mer", "mest läst", "om författaren", "kommentarer", "relaterat",
+    // ru
+    "читайте также", "похожие статьи", "по теме", "самое читаемое", "об авторе", "комментарии", "популярное",
+];
+
+fn is_end_marker(b: &RawBlock) -> bool {
+    if b.text.len() > 60 || !matches!(b.kind, Kind::Heading(_) | Kind::Other | Kind::Paragraph) {
+        return false;
+    }
+    let lower = b.text.to_lowercase().replace('\u{2019}', "'");
+    let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    END_MARKERS.contains(&t)
+        || ["more from ", "related ", "more in ", "more on "].iter().any(|p| t.starts_with(p) && t.len() < 40)
+}
+
+/// Unrendered template slots such as `[CTA_MODULE]`.
+fn is_placeholder(text: &str) -> bool {
+    text.len() > 2
+        && text.starts_with('[')
+        && text.ends_with(']')
+        && text[1..text.len() - 1].bytes().all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+}
+
 /// Letters and digits only, lower-cased: how two renderings of a title are compared.
 fn key(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    if s.is_ascii() {
+        return s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())).collect();
+    }
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 fn classify(
@@ -526,10 +619,10 @@ fn classify(
     pos: usize,
     title_key: &str,
     author_key: Option<&str>,
-    seen: &mut Vec<String>,
 ) -> Option<R> {
     let text = &b.text;
-    if b.link_density > 0.5 {
+    // A linked subheading is still a subheading (tables of contents link them).
+    if b.link_density > 0.5 && !matches!(b.kind, Kind::Heading(_) | Kind::ListItem) {
         return Some(R::LinkDense);
     }
     let words = text.split_whitespace().take(LONGEST_RULE + 1).count();
@@ -537,10 +630,11 @@ fn classify(
         // Prose: no rule below applies to a block this long.
         return None;
     }
-    let k = key(text);
-    if k.is_empty() {
+            if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
         return Some(R::Boilerplate);
     }
+    // The comparison key costs a pass over the text: only build it when it can matter.
+    let k = if author_key.is_some() || text.len() <= 2 * title_key.len() + 16 { key(text) } else { String::new() };
     if !title_key.is_empty() && k == title_key {
         return Some(R::DuplicateTitle);
     }
@@ -560,12 +654,6 @@ fn classify(
     if words <= 8 && looks_like_date(text) {
         return Some(R::Date);
     }
-    if words <= 15 && !matches!(b.kind, Kind::Heading(_)) {
-        if seen.iter().any(|s| *s == k) {
-            return Some(R::Duplicate);
-        }
-        seen.push(k);
-    }
     None
 }
 
@@ -579,9 +667,14 @@ fn phrase_verdict(text: &str, words: usize) -> Option<R> {
             continue;
         }
         let hit = fam.phrases.iter().any(|p| match fam.at {
-            At::Start => lower.starts_with(p) || trimmed.starts_with(p),
+                        // First-byte checks first: they reject nearly every phrase without a memcmp call.
+            At::Start => {
+                let p0 = p.as_bytes()[0];
+                (lower.as_bytes().first() == Some(&p0) && lower.starts_with(p))
+                    || (trimmed.as_bytes().first() == Some(&p0) && trimmed.starts_with(p))
+            }
             At::Anywhere => pairs.may_contain(p) && lower.contains(p),
-            At::Whole => trimmed == *p,
+                        At::Whole => trimmed.len() == p.len() && trimmed == *p,
         });
         if hit {
             if fam.reason == R::Byline && !byline_shape(text) {
@@ -670,29 +763,46 @@ fn author_from_byline(text: &str) -> Option<String> {
     (!name.is_empty() && name.split_whitespace().count() <= 5).then(|| name.to_owned())
 }
 
-const MONTHS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "janv",
-    "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "déc", "januar", "februar",
-    "märz", "juni", "juli", "oktober", "dezember", "ene", "abr", "ago", "dic", "fev", "out", "dez",
-    "gen", "mag", "giu", "lug", "set", "ott", "okt", "maj", "янв", "фев", "мар", "апр", "мая",
-    "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "min",
+/// Month names and their usual abbreviations (en, fr, de, es, pt, it, sv, ru), plus the words
+/// that accompany dates on bylines. Matched as whole words.
+const DATE_WORDS: &[&str] = &[
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+    "décembre", "januar", "februar", "märz", "juni", "juli", "oktober", "dezember", "enero", "febrero",
+    "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+    "janeiro", "fevereiro", "março", "maio", "junho", "julho", "setembro", "outubro", "novembro", "dezembro",
+    "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre",
+    "januari", "februari", "mars", "maj", "augusti", "oktober", "januar", "января", "февраля", "марта",
+    "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря", "am", "pm", "utc",
+    "gmt", "et", "est", "edt", "cet", "cest", "min", "mins", "read", "updated", "published", "posted", "on",
+    "at", "de", "del", "di", "den", "le", "am", "um", "г", "года", "ago", "hours", "days", "h",
 ];
 
-/// A short line made of a date (digits plus a month name, or a numeric date) and little else.
+/// A short line made of a date and little else ("June 2, 2025", "12 May 2025 · 6 min read",
+/// "2025-06-02 09:15"): mostly numbers and date words, with at least one number.
 fn looks_like_date(text: &str) -> bool {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
-    if digits == 0 || text.ends_with('.') && text.split_whitespace().count() > 4 {
-        return false;
-    }
     let lower = text.to_lowercase();
-    let has_month = lower
-        .split(|c: char| !c.is_alphabetic())
-        .any(|w| w.len() >= 3 && MONTHS.iter().any(|m| w.starts_with(m)));
-    let numeric = lower.split_whitespace().any(|w| {
+    let mut total = 0;
+    let mut datey = 0;
+    let mut numbers = 0;
+    let mut month = false;
+    for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        total += 1;
+        if w.chars().all(|c| c.is_ascii_digit()) {
+            numbers += 1;
+            datey += 1;
+        } else if DATE_WORDS.contains(&w) {
+            datey += 1;
+            month |= w.len() >= 3 && !matches!(w, "min" | "mins" | "read" | "updated" | "published" | "posted" | "ago");
+        }
+    }
+        let numeric_date = lower.split_whitespace().any(|w| {
         let parts: Vec<&str> = w.split(['/', '.', '-']).filter(|p| !p.is_empty()).collect();
         parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
     });
-    has_month || numeric
+    let money = lower.contains(['$', '€', '£', '%', '¥']);
+    numbers > 0 && !money && (month || numeric_date) && datey * 4 >= total * 3
 }
 
 #[cfg(test)]

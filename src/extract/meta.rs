@@ -320,12 +320,19 @@ fn names(v: &Value) -> Option<String> {
 
 /// ISO 639-1 code of the body text's language, when whatlang is reasonably sure.
 pub fn language(blocks: &[String]) -> Option<String> {
-    let mut sample = String::new();
+        // whatlang's cost grows with the text; a few hundred bytes of prose settle the language.
+    const SAMPLE_BYTES: usize = 300;
+    let mut sample = String::with_capacity(SAMPLE_BYTES + 8);
     for b in blocks {
-        if sample.len() > 600 {
+        let room = SAMPLE_BYTES.saturating_sub(sample.len());
+        if room == 0 {
             break;
         }
-        sample.push_str(b);
+        let mut end = b.len().min(room);
+        while !b.is_char_boundary(end) {
+            end -= 1;
+        }
+        sample.push_str(&b[..end]);
         sample.push('\n');
     }
     let info = whatlang::detect(&sample)?;

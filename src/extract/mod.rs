@@ -223,9 +223,9 @@ impl Extractor {
         if html.trim().is_empty() {
             return Err(ExtractError::NoContent);
         }
-        let pre = prepass::clean(html);
+                let rule = self.rule_for(page_url);
+        let pre = prepass::clean(html, rule.is_some());
         let mut doc = Html::parse_document(&pre.html);
-        let rule = self.rule_for(page_url);
         if let Some(rule) = rule {
             let mut doomed = Vec::new();
             for sel in &rule.remove {

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Reproduces the quality and speed figures quoted in the issue notes (not run by CI).
+#
+#   benches/run.sh extract     # wcxb-dev: token F1 (articles) + pages per CPU-second
+#   benches/run.sh dedup [N]   # generated corpus of N articles (default 10000): link P/R + articles per CPU-second
+#
+# Needs ../shared beside the repository and python3. Uses a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=../shared
+OUT=${OUT:-target/bench}
+cargo build --release --locked --bin newsd
+NEWSD=target/release/newsd
+mkdir -p "$OUT"
+
+case "${1:-}" in
+  extract)
+    DS=$SHARED/bench/extraction/wcxb-dev
+    rm -rf "$OUT/extract" && mkdir -p "$OUT/extract"
+    "$NEWSD" clean --batch "$DS/html" "$OUT/extract" --body-only
+    python3 "$SHARED/bench/extraction/eval.py" "$DS" "$OUT/extract" --subset page_type=article --markdown
+    python3 - "$OUT/extract/timings.csv" "$DS/ground-truth.json" <<'PY'
+import csv, json, sys
+gt = json.load(open(sys.argv[2]))
+rows = list(csv.DictReader(open(sys.argv[1])))
+arts = [r for r in rows if gt.get(r["id"], {}).get("page_type") == "article"]
+for name, rs in (("articles", arts), ("all pages", rows)):
+    cpu = sum(float(r["cpu_seconds"]) for r in rs)
+    worst = max(rs, key=lambda r: float(r["cpu_seconds"]))
+    print(f"{name}: {len(rs)} pages, {cpu:.3f} CPU-s, {len(rs)/cpu:.0f} pages/CPU-s, "
+          f"max {float(worst['cpu_seconds'])*1000:.1f} ms ({worst['id']})")
+PY
+    ;;
+  dedup)
+    N=${2:-10000}
+    CORPUS=$OUT/dedup$N
+    if [ ! -f "$CORPUS/labels.jsonl" ]; then
+      python3 "$SHARED/bench/dedup/make_corpus.py" --n "$N" --out "$CORPUS" \
+        --bases-file "$SHARED/bench/dedup/bases-wcxb-dev-articles.json"
+    fi
+    python3 -c "import json,sys; [print(sys.argv[1]+'/articles/'+json.loads(l)['id']+'.txt') for l in open(sys.argv[1]+'/labels.jsonl')]" "$CORPUS" > "$CORPUS/list.txt"
+    "$NEWSD" dedup --list "$CORPUS/list.txt" > "$OUT/dedup$N.pred.jsonl"
+    python3 "$SHARED/bench/dedup/score.py" "$CORPUS/labels.jsonl" "$OUT/dedup$N.pred.jsonl"
+    ;;
+  *)
+    sed -n '2,8p' "$0" >&2
+    exit 2
+    ;;
+esac
