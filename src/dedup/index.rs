@@ -33,6 +33,7 @@ pub struct MemoryIndex {
 }
 
 impl MemoryIndex {
+    /// An empty index that decides with `engine`.
     pub fn new(engine: Engine) -> Self {
         MemoryIndex {
             engine,
@@ -100,6 +101,7 @@ impl MemoryIndex {
         self.positions.len()
     }
 
+    /// Whether nothing is stored yet.
     pub fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }

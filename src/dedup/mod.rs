@@ -67,13 +67,19 @@ use serde::{Deserialize, Serialize};
 
 /// The `[dedup]` configuration section. The decision rule, in full:
 ///
-/// duplicate ⇔ facts ≥ `fact_threshold`
-///             ∧ (J ≥ `jaccard_threshold` ∨ (J ≥ `lead_jaccard_threshold` ∧ lead ≥ `lead_threshold`))
+/// ```text
+/// duplicate ⇔ facts ≥ fact_threshold
+///             ∧ (J ≥ jaccard_threshold ∨ (J ≥ lead_jaccard_threshold ∧ lead ≥ lead_threshold))
+/// ```
 ///
 /// J is the estimated Jaccard similarity of the shingle sets, facts the overlap coefficient of
 /// the fact sets (numbers, mid-sentence capitalised words) and lead the overlap coefficient of
-/// the first [`LEAD_LEN`] shingles of the text proper (leading furniture skipped). Defaults are
-/// the plateau of a sweep on the 10k `bench/dedup` corpus (see the module documentation).
+/// the first [`LEAD_LEN`] shingles of the text proper (leading furniture skipped). Defaults
+/// come from sweeps on the `bench/dedup` corpora (see the module documentation).
+///
+/// `shingle_words` and `min_block_words` shape the fingerprints themselves: fingerprints of
+/// another `shingle_words` never match (the value is stored in them), and after changing
+/// `min_block_words` stored fingerprints keep their old facts and lead until re-ingested.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DedupConfig {

@@ -1,10 +1,11 @@
 //! Text normalisation, tokenisation and fact extraction, in one pass over the body.
 //!
 //! Normalisation (DESIGN §4): NFKC, zero-width characters dropped, case-folded, typographic
-//! quotes and dashes folded to ASCII, `\w+` tokens. Tokens are never materialised as strings:
-//! each one is folded into a reused buffer and hashed (XXH3-64, seeded), and runs of ASCII —
-//! nearly all of an English article — are handled a word at a time, not a character at a
-//! time; this pass is most of the cost of fingerprinting.
+//! quotes and dashes folded to ASCII, `\w+` tokens. Tokens are never materialised as owned
+//! strings: a lower-case ASCII word is hashed (XXH3-64, seeded) where it lies in the text,
+//! any other token is folded into one reused buffer first; runs of ASCII — nearly all of an
+//! English article — are handled a word at a time, not a character at a time. This pass is
+//! most of the cost of fingerprinting.
 //!
 //! Facts are what tells a copy from a template story (same wording, other names and figures):
 //! numbers, and capitalised words that do not start a sentence. They are collected from the

@@ -79,7 +79,12 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     if n.tag == Tag::Text {
         return None;
     }
-    let reason = if n.hidden {
+        let reason = if n.hidden {
+        // Collapsed tabs and accordions hide real prose until clicked; hidden menus,
+        // dialogs and templates hold little of it.
+        if prose >= 300.0 {
+            return None;
+        }
         RemovalReason::Hidden
     } else if let Some(r) = structural_junk(n.tag) {
         r

@@ -622,7 +622,11 @@ fn classify(
 ) -> Option<R> {
     let text = &b.text;
     // A linked subheading is still a subheading (tables of contents link them).
-    if b.link_density > 0.5 && !matches!(b.kind, Kind::Heading(_) | Kind::ListItem) {
+        // A linked subheading or list item is still article structure (tables of contents and
+    // source lists link them), and a linked full sentence is prose; a bare link label is not.
+        if matches!(b.kind, Kind::Pre) { return Some(R::Boilerplate); }
+    let sentence = text.ends_with(['.', '!', '?']);
+    if b.link_density > 0.5 && !sentence && !matches!(b.kind, Kind::Heading(_) | Kind::ListItem) {
         return Some(R::LinkDense);
     }
     let words = text.split_whitespace().take(LONGEST_RULE + 1).count();
