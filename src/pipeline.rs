@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
 
 use crate::article;
@@ -507,10 +507,22 @@ fn is_htmlish(content_type: &str) -> bool {
 /// The writer: the one place that decides "duplicate or new" and writes, one job at a time.
 fn writer_loop(mut rx: mpsc::Receiver<WriteJob>, store: &Store, engine: &Engine) {
     while let Some(job) = rx.blocking_recv() {
-        let outcome = write_one(store, engine, job.prepared).unwrap_or_else(|e| {
-            warn!(event = "store_error", error = %e);
-            ItemOutcome::Failed(e.to_string())
-        });
+        // A panic here would leave the daemon running but storing nothing; contain it to the
+        // one article (sled transactions are atomic, so nothing half-written remains).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_one(store, engine, job.prepared)
+        }));
+        let outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                warn!(event = "store_error", error = %e);
+                ItemOutcome::Failed(e.to_string())
+            }
+            Err(_) => {
+                error!(event = "writer_panic", "the writer panicked on one article; it will be retried");
+                ItemOutcome::Failed("writer panicked".into())
+            }
+        };
         let _ = job.reply.send(outcome);
     }
     if let Err(e) = store.flush() {

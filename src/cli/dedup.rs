@@ -58,8 +58,8 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
     let mut buf = Vec::new();
     let mut duplicates = 0usize;
     for (path, id) in paths.iter().zip(&ids) {
-        let body = read_body(path, &mut buf)?;
-        let fp = index.engine().fingerprint(body);
+        let (title, body) = read_article(path, &mut buf)?;
+        let fp = index.engine().fingerprint_titled(title, body);
         let (dup_of, similarity) = match index.check_and_insert(fp) {
             Some((original, similarity)) => {
                 duplicates += 1;
@@ -110,15 +110,15 @@ fn read_list(list: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Reads one article into `buf` (reused, so the loop does not allocate per file) and returns
-/// its body: everything after the title line.
-fn read_body<'a>(path: &Path, buf: &'a mut Vec<u8>) -> anyhow::Result<&'a str> {
+/// its title (the first line) and body (everything after it).
+fn read_article<'a>(path: &Path, buf: &'a mut Vec<u8>) -> anyhow::Result<(&'a str, &'a str)> {
     buf.clear();
     File::open(path)
         .and_then(|mut f| f.read_to_end(buf))
         .with_context(|| format!("cannot read article {}", path.display()))?;
     let text = std::str::from_utf8(buf)
         .with_context(|| format!("article {} is not UTF-8", path.display()))?;
-    Ok(text.split_once('\n').map_or("", |(_title, body)| body))
+    Ok(text.split_once('\n').unwrap_or((text, "")))
 }
 
 /// CPU time of the whole process (all threads), in seconds.

@@ -143,8 +143,15 @@ fn config_exit(e: ConfigError) -> anyhow::Error {
 
 /// Sets up `tracing`: JSON lines unless on a terminal (or as configured), to stderr.
 pub fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // html5ever reports every parse quirk of real-world HTML ("foster parenting not
+    // implemented") at warn level: noise for operators unless they ask for it by name.
+    let level = if level.contains("html5ever") {
+        level.to_string()
+    } else {
+        format!("{level},html5ever=error")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,

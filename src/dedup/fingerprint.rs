@@ -20,6 +20,10 @@ pub struct Fingerprint {
     pub(crate) lead: Vec<u16>,
     /// Sorted, distinct.
     pub(crate) facts: Vec<u32>,
+    /// Headline facts, sorted, distinct.
+    pub(crate) head: Vec<u32>,
+    pub(crate) head_split: u8,
+    pub(crate) head_words: Vec<u16>,
 }
 
 /// A borrowed fingerprint, so the index can compare against its flat arrays without copying.
@@ -30,6 +34,9 @@ pub(crate) struct View<'a> {
     pub shingle_words: u8,
     pub lead: &'a [u16],
     pub facts: &'a [u32],
+    pub head: &'a [u32],
+    pub head_split: u8,
+    pub head_words: &'a [u16],
 }
 
 impl Fingerprint {
@@ -40,6 +47,9 @@ impl Fingerprint {
             shingle_words: self.shingle_words,
             lead: &self.lead,
             facts: &self.facts,
+            head: &self.head,
+            head_split: self.head_split,
+            head_words: &self.head_words,
         }
     }
 
@@ -112,6 +122,9 @@ impl Fingerprint {
             shingle_words,
             lead,
             facts,
+            head: Vec::new(),
+            head_split: 0,
+            head_words: Vec::new(),
         })
     }
 }

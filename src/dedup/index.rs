@@ -25,6 +25,11 @@ pub struct MemoryIndex {
     leads: Vec<u16>,
     fact_ends: Vec<u32>,
     facts: Vec<u32>,
+    head_ends: Vec<u32>,
+    heads: Vec<u32>,
+    head_splits: Vec<u8>,
+    hw_ends: Vec<u32>,
+    hws: Vec<u16>,
     /// Stream position (number of earlier `check_and_insert` calls) of each stored entry.
     positions: Vec<u32>,
     table: BandTable,
@@ -44,6 +49,11 @@ impl MemoryIndex {
             leads: Vec::new(),
             fact_ends: Vec::new(),
             facts: Vec::new(),
+            head_ends: Vec::new(),
+            heads: Vec::new(),
+            head_splits: Vec::new(),
+            hw_ends: Vec::new(),
+            hws: Vec::new(),
             positions: Vec::new(),
             table: BandTable::default(),
             calls: 0,
@@ -88,6 +98,11 @@ impl MemoryIndex {
         extend(&mut self.sigs, &fp.sig[..]);
         extend(&mut self.leads, &fp.lead);
         extend(&mut self.facts, &fp.facts);
+        extend(&mut self.heads, &fp.head);
+        extend(&mut self.head_ends, &[self.heads.len() as u32]);
+        extend(&mut self.hws, &fp.head_words);
+        extend(&mut self.head_splits, &[fp.head_split]);
+        extend(&mut self.hw_ends, &[self.hws.len() as u32]);
         extend(&mut self.shingles, &[fp.shingles]);
         extend(&mut self.shingle_words, &[fp.shingle_words]);
         extend(&mut self.lead_ends, &[self.leads.len() as u32]);
@@ -118,6 +133,11 @@ impl MemoryIndex {
             + bytes(&self.shingle_words)
             + bytes(&self.lead_ends)
             + bytes(&self.fact_ends)
+            + bytes(&self.heads)
+            + bytes(&self.head_ends)
+            + bytes(&self.hws)
+            + bytes(&self.head_splits)
+            + bytes(&self.hw_ends)
             + bytes(&self.positions)
             + bytes(&self.candidates)
             + bytes(&self.table.slots)
@@ -134,6 +154,9 @@ impl MemoryIndex {
             shingle_words: self.shingle_words[id],
             lead: &self.leads[span(&self.lead_ends)],
             facts: &self.facts[span(&self.fact_ends)],
+            head: &self.heads[span(&self.head_ends)],
+            head_split: self.head_splits[id],
+            head_words: &self.hws[span(&self.hw_ends)],
         }
     }
 }

@@ -102,6 +102,14 @@ pub struct DedupConfig {
     /// their words are shingled, but at the top or bottom of a body they give no facts, and
     /// they never start the lead.
     pub min_block_words: usize,
+    /// EXPERIMENT: headline veto, novel facts needed on both sides (0 = off).
+    pub headline_novel_facts: usize,
+    /// EXPERIMENT: share of capitalised words from which a headline is title case.
+    pub headline_title_case: f64,
+    /// EXPERIMENT: min overlap of headline words for the veto.
+    pub headline_wording: f64,
+    /// EXPERIMENT
+    pub headline_typed: bool,
 }
 
 impl Default for DedupConfig {
@@ -115,6 +123,10 @@ impl Default for DedupConfig {
             rows: 4,
             shingle_words: 5,
             min_block_words: 12,
+            headline_novel_facts: 0,
+            headline_title_case: 2.0,
+            headline_wording: 0.0,
+            headline_typed: false,
         }
     }
 }
@@ -195,9 +207,15 @@ impl Engine {
     /// Fingerprints an article body (its blocks joined by blank lines, headline excluded:
     /// copies rewrite headlines).
     pub fn fingerprint(&self, body: &str) -> Fingerprint {
+        self.fingerprint_titled("", body)
+    }
+
+    /// EXPERIMENT: with the headline.
+    pub fn fingerprint_titled(&self, title: &str, body: &str) -> Fingerprint {
         let mut scan = text::Scan::default();
         text::scan(&text::nfkc(body), self.cfg.min_block_words, &mut scan);
         let k = self.cfg.shingle_words;
+        let head = self.headline_facts(title);
         let mut facts = scan.facts;
         facts.sort_unstable();
         facts.dedup();
@@ -213,7 +231,42 @@ impl Engine {
             shingle_words: k as u8,
             lead: minhash::lead(&scan.tokens, scan.lead_start.unwrap_or(0), k),
             facts,
+            head: head.0,
+            head_split: head.1,
+            head_words: {
+                let mut scan = text::Scan::default();
+                text::scan(&text::nfkc(title), 0, &mut scan);
+                let mut w: Vec<u16> = scan.tokens.iter().map(|&t| (t >> 48) as u16).collect();
+                w.sort_unstable();
+                w.dedup();
+                w
+            },
         }
+    }
+
+    fn headline_facts(&self, title: &str) -> (Vec<u32>, u8) {
+        let words: Vec<&str> = title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic))
+            .collect();
+        let caps = words.iter().filter(|w| !w.chars().any(char::is_lowercase)).count();
+        let shouting = !words.is_empty() && caps as f64 >= self.cfg.headline_title_case * words.len() as f64;
+        let facts_of = |t: &str| {
+            let mut scan = text::Scan::default();
+            text::scan(&text::nfkc(t), 0, &mut scan);
+            let mut facts = scan.facts;
+            facts.sort_unstable();
+            facts.dedup();
+            facts
+        };
+        let lowered = title.to_lowercase();
+        let numbers = facts_of(&lowered);
+        let mut all = if shouting { numbers.clone() } else { facts_of(title) };
+        all.retain(|f| numbers.binary_search(f).is_err());
+        let split = all.len().min(255) as u8;
+        all.truncate(split as usize);
+        all.extend(numbers.iter().take(255));
+        (all, split)
     }
 
     /// One LSH key per band (`bands` signature bands, then up to [`LEAD_BANDS`] bands over the
@@ -259,7 +312,27 @@ impl Engine {
         );
         let c = &self.cfg;
         let fact_overlap = overlap(a.facts.iter().copied(), b.facts.iter().copied());
-        let is_duplicate = fact_overlap >= c.fact_threshold
+        let novel = |x: &fingerprint::View<'_>, y: &fingerprint::View<'_>, numbers: bool| {
+            let (w, n) = x.head.split_at(usize::from(x.head_split));
+            let (yw, yn) = y.head.split_at(usize::from(y.head_split));
+            if numbers { n } else { w }
+                .iter()
+                .filter(|f| yw.binary_search(f).is_err() && yn.binary_search(f).is_err() && y.facts.binary_search(f).is_err())
+                .count()
+        };
+        let both = |numbers: bool| novel(&a, &b, numbers) >= c.headline_novel_facts && novel(&b, &a, numbers) >= c.headline_novel_facts;
+        let both_any = {
+            let t = |x: &fingerprint::View<'_>, y: &fingerprint::View<'_>| novel(x, y, false) + novel(x, y, true);
+            t(&a, &b) >= c.headline_novel_facts && t(&b, &a) >= c.headline_novel_facts
+        };
+        let head_veto = c.headline_novel_facts > 0
+            && overlap(
+                a.head_words.iter().map(|&x| u32::from(x)),
+                b.head_words.iter().map(|&x| u32::from(x)),
+            ) >= c.headline_wording
+            && if c.headline_typed { both(false) || both(true) } else { both_any };
+        let is_duplicate = !head_veto
+            && fact_overlap >= c.fact_threshold
             && (jaccard >= c.jaccard_threshold
                 || (jaccard >= c.lead_jaccard_threshold && lead_overlap >= c.lead_threshold));
         Comparison {

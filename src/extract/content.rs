@@ -146,8 +146,8 @@ fn quality(st: &Stat, tag: Tag) -> Quality {
         return Quality::Neutral;
     }
     let ld = st.link as f32 / st.chars as f32;
-    if ld > 0.5 {
-        return Quality::Bad;
+        if ld > 0.5 {
+        return if tag == Tag::Li { Quality::Neutral } else { Quality::Bad };
     }
     if matches!(tag, Tag::H(_)) {
         return Quality::Neutral;

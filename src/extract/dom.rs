@@ -352,7 +352,8 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => R::Tags,
         "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => R::Bio,
         "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => R::Byline,
-        "date" | "time" | "timestamp" | "published" | "updated" | "pubdate" => R::Date,
+        // Not "published"/"updated": CMSs put publication-state flags on the content itself.
+        "date" | "time" | "timestamp" | "pubdate" => R::Date,
         "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
         "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored" | "dfp" => R::Ad,
         "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => R::Cookie,

@@ -624,7 +624,6 @@ fn classify(
     // A linked subheading is still a subheading (tables of contents link them).
         // A linked subheading or list item is still article structure (tables of contents and
     // source lists link them), and a linked full sentence is prose; a bare link label is not.
-        if matches!(b.kind, Kind::Pre) { return Some(R::Boilerplate); }
     let sentence = text.ends_with(['.', '!', '?']);
     if b.link_density > 0.5 && !sentence && !matches!(b.kind, Kind::Heading(_) | Kind::ListItem) {
         return Some(R::LinkDense);
