@@ -519,7 +519,10 @@ fn writer_loop(mut rx: mpsc::Receiver<WriteJob>, store: &Store, engine: &Engine)
                 ItemOutcome::Failed(e.to_string())
             }
             Err(_) => {
-                error!(event = "writer_panic", "the writer panicked on one article; it will be retried");
+                error!(
+                    event = "writer_panic",
+                    "the writer panicked on one article; it will be retried"
+                );
                 ItemOutcome::Failed("writer panicked".into())
             }
         };

@@ -322,9 +322,16 @@ fn a_copy_arriving_after_a_restart_is_still_caught() {
     let config = write_config(dir.path(), &[s.url_of("/feeds/wire.atom")], "");
     let out = newsd(&config, &["once"]);
     assert_ok(&out);
-    assert!(stderr(&out).contains("0 stored, 2 duplicates"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 stored, 2 duplicates"),
+        "{}",
+        stderr(&out)
+    );
     let lines = export(&config, &dir.path().join("export"));
     assert_eq!(lines.len(), 5);
-    let copies: usize = lines.iter().map(|l| l["duplicates"].as_array().unwrap().len()).sum();
+    let copies: usize = lines
+        .iter()
+        .map(|l| l["duplicates"].as_array().unwrap().len())
+        .sum();
     assert_eq!(copies, 2);
 }

@@ -564,3 +564,13 @@ fn environment_proxies_are_ignored() {
     assert_eq!(stored(&config), 1);
     assert_canary_untouched();
 }
+
+#[test]
+fn a_tls_failure_is_classified_as_tls() {
+    let s = Server::empty();
+    s.route("/feed", 200, "application/rss+xml", rss(&[]));
+    let f = guarded(&s, |_| {});
+    // The fixture server speaks plain HTTP: the TLS handshake cannot succeed.
+    let err = get(&f, &format!("https://{}/feed", s.addr), Kind::Feed).unwrap_err();
+    assert_eq!(err.kind(), "tls", "{err}");
+}
