@@ -450,7 +450,7 @@ async fn prepare(
         fill_from_feed(&mut article, &item_for_task);
         let canonical =
             article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
-        let fingerprint = engine.fingerprint(&article.blocks.join("\n\n"));
+        let fingerprint = engine.fingerprint(&article.title, &article.blocks.join("\n\n"));
         Ok::<_, ExtractError>((article, canonical, fingerprint))
     })
     .await;

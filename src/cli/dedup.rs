@@ -59,7 +59,7 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
     let mut duplicates = 0usize;
     for (path, id) in paths.iter().zip(&ids) {
         let (title, body) = read_article(path, &mut buf)?;
-        let fp = index.engine().fingerprint_titled(title, body);
+        let fp = index.engine().fingerprint(title, body);
         let (dup_of, similarity) = match index.check_and_insert(fp) {
             Some((original, similarity)) => {
                 duplicates += 1;

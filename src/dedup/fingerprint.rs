@@ -1,16 +1,26 @@
-//! The fingerprint of one body and its byte format (what the store keeps per article).
+//! The fingerprint of one article and its byte format (what the store keeps per article).
 
 use super::DedupError;
 use super::minhash::{LEAD_LEN, SIG_LEN};
 
-/// Current byte format. Version 1, little-endian:
-/// `[1][shingle_words: u8][shingles: u32][lead len: u8][facts len: u32]`
-/// `[sig: 128 × u16][lead: u16 × lead len][facts: u32 × facts len]`
-const VERSION: u8 = 1;
-const HEADER: usize = 1 + 1 + 4 + 1 + 4;
+/// Current byte format. Version 2, little-endian:
+/// `[2][shingle_words: u8][shingles: u32][lead len: u8][facts len: u32]`
+/// `[head words len: u8][head names len: u8][head numbers len: u8]`
+/// `[sig: 128 × u16][lead: u16 × lead len][head words: u16 × len]`
+/// `[facts: u32 × facts len][head names: u32 × len][head numbers: u32 × len]`
+///
+/// Version 1 (no headline; the same layout without the three headline counts and lists) is
+/// still read, as a fingerprint without a headline: the headline check never fires against
+/// it, so stores written before version 2 keep working and only lose that check.
+const VERSION: u8 = 2;
+const HEADER_V1: usize = 1 + 1 + 4 + 1 + 4;
+const HEADER: usize = HEADER_V1 + 3;
+/// Headline lists are cut to this many entries (a real headline has a dozen words).
+pub(crate) const MAX_HEAD: usize = u8::MAX as usize;
 
-/// What [`Engine::compare`](super::Engine::compare) needs to know about a body: its MinHash
-/// signature, its number of shingles (word windows), its lead shingles and its set of fact hashes.
+/// What [`Engine::compare`](super::Engine::compare) needs to know about an article: the
+/// MinHash signature of its body, its number of shingles (word windows), its lead shingles,
+/// its set of fact hashes, and its headline's words, names and numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     pub(crate) sig: Box<[u16; SIG_LEN]>,
@@ -20,10 +30,14 @@ pub struct Fingerprint {
     pub(crate) lead: Vec<u16>,
     /// Sorted, distinct.
     pub(crate) facts: Vec<u32>,
-    /// Headline facts, sorted, distinct.
-    pub(crate) head: Vec<u32>,
-    pub(crate) head_split: u8,
+    /// Headline tokens as the top 16 bits of their token hash (the top half of a name fact):
+    /// sorted, distinct, at most [`MAX_HEAD`].
     pub(crate) head_words: Vec<u16>,
+    /// Headline name facts (capitalised words not starting the headline or a sentence of it),
+    /// hashed as body facts are: sorted, distinct, at most [`MAX_HEAD`].
+    pub(crate) head_names: Vec<u32>,
+    /// Headline number facts, hashed as body facts are: sorted, distinct, at most [`MAX_HEAD`].
+    pub(crate) head_numbers: Vec<u32>,
 }
 
 /// A borrowed fingerprint, so the index can compare against its flat arrays without copying.
@@ -34,9 +48,9 @@ pub(crate) struct View<'a> {
     pub shingle_words: u8,
     pub lead: &'a [u16],
     pub facts: &'a [u32],
-    pub head: &'a [u32],
-    pub head_split: u8,
     pub head_words: &'a [u16],
+    pub head_names: &'a [u32],
+    pub head_numbers: &'a [u32],
 }
 
 impl Fingerprint {
@@ -47,9 +61,9 @@ impl Fingerprint {
             shingle_words: self.shingle_words,
             lead: &self.lead,
             facts: &self.facts,
-            head: &self.head,
-            head_split: self.head_split,
             head_words: &self.head_words,
+            head_names: &self.head_names,
+            head_numbers: &self.head_numbers,
         }
     }
 
@@ -63,10 +77,17 @@ impl Fingerprint {
         self.facts.len()
     }
 
-    /// Encodes the fingerprint (about 330 bytes plus 4 per fact); the first byte is the
+    /// Number of distinct facts (names and numbers) of the headline.
+    pub fn headline_fact_count(&self) -> usize {
+        self.head_names.len() + self.head_numbers.len()
+    }
+
+    /// Encodes the fingerprint (about 350 bytes plus 4 per fact); the first byte is the
     /// format version.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let len = HEADER + 2 * (SIG_LEN + self.lead.len()) + 4 * self.facts.len();
+        let len = HEADER
+            + 2 * (SIG_LEN + self.lead.len() + self.head_words.len())
+            + 4 * (self.facts.len() + self.head_names.len() + self.head_numbers.len());
         let mut out = Vec::with_capacity(len);
         out.push(VERSION);
         out.push(self.shingle_words);
@@ -74,33 +95,60 @@ impl Fingerprint {
         out.push(self.lead.len() as u8);
         // Fact sets are bounded by the body size, which the fetcher caps far below 4 G facts.
         out.extend_from_slice(&(self.facts.len() as u32).to_le_bytes());
-        for v in self.sig.iter().chain(&self.lead) {
+        // Headline lists are capped at MAX_HEAD (255) entries when built.
+        for n in [
+            self.head_words.len(),
+            self.head_names.len(),
+            self.head_numbers.len(),
+        ] {
+            out.push(n as u8);
+        }
+        for v in self.sig.iter().chain(&self.lead).chain(&self.head_words) {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for v in &self.facts {
+        for v in self
+            .facts
+            .iter()
+            .chain(&self.head_names)
+            .chain(&self.head_numbers)
+        {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        debug_assert_eq!(out.len(), len);
         out
     }
 
-    /// Decodes [`to_bytes`](Self::to_bytes) output; refuses other versions and malformed input.
+    /// Decodes [`to_bytes`](Self::to_bytes) output, and version 1 fingerprints (read as
+    /// having no headline); refuses other versions and malformed input.
     pub fn from_bytes(b: &[u8]) -> Result<Fingerprint, DedupError> {
         let (&version, _) = b.split_first().ok_or(DedupError::Corrupt("empty"))?;
-        if version != VERSION {
-            return Err(DedupError::Version {
-                found: version,
-                supported: VERSION,
-            });
-        }
-        if b.len() < HEADER {
+        let header = match version {
+            1 => HEADER_V1,
+            VERSION => HEADER,
+            found => {
+                return Err(DedupError::Version {
+                    found,
+                    supported: VERSION,
+                });
+            }
+        };
+        if b.len() < header {
             return Err(DedupError::Corrupt("shorter than its header"));
         }
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let (shingle_words, shingles) = (b[1], u32_at(2));
         let (n_lead, n_facts) = (usize::from(b[6]), u32_at(7) as usize);
-        let body = &b[HEADER..];
-        let halves = 2 * (SIG_LEN + n_lead);
-        if n_lead > LEAD_LEN || body.len() != halves + 4 * n_facts {
+        let [n_words, n_names, n_numbers] = if version == 1 {
+            [0; 3]
+        } else {
+            [b[11], b[12], b[13]].map(usize::from)
+        };
+        let body = &b[header..];
+        let halves = 2 * (SIG_LEN + n_lead + n_words);
+        if n_lead > LEAD_LEN
+            || body.len() as u64
+                != halves as u64 + 4 * (n_facts as u64 + (n_names + n_numbers) as u64)
+        {
             return Err(DedupError::Corrupt("length does not match its counts"));
         }
         let mut u16s = body[..halves]
@@ -108,13 +156,22 @@ impl Fingerprint {
             .map(|c| u16::from_le_bytes([c[0], c[1]]));
         let mut sig = Box::new([0u16; SIG_LEN]);
         sig.iter_mut().zip(&mut u16s).for_each(|(s, v)| *s = v);
-        let lead: Vec<u16> = u16s.collect();
-        let facts: Vec<u32> = body[halves..]
+        let lead: Vec<u16> = u16s.by_ref().take(n_lead).collect();
+        let head_words: Vec<u16> = u16s.collect();
+        let mut u32s = body[halves..]
             .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        if !lead.is_sorted_by(|a, b| a < b) || !facts.is_sorted_by(|a, b| a < b) {
-            return Err(DedupError::Corrupt("lead or fact set not sorted"));
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let facts: Vec<u32> = u32s.by_ref().take(n_facts).collect();
+        let head_names: Vec<u32> = u32s.by_ref().take(n_names).collect();
+        let head_numbers: Vec<u32> = u32s.collect();
+        let ascending = |v: &[u32]| v.is_sorted_by(|a, b| a < b);
+        if !lead.is_sorted_by(|a, b| a < b)
+            || !head_words.is_sorted_by(|a, b| a < b)
+            || !ascending(&facts)
+            || !ascending(&head_names)
+            || !ascending(&head_numbers)
+        {
+            return Err(DedupError::Corrupt("lead, fact or headline set not sorted"));
         }
         Ok(Fingerprint {
             sig,
@@ -122,9 +179,9 @@ impl Fingerprint {
             shingle_words,
             lead,
             facts,
-            head: Vec::new(),
-            head_split: 0,
-            head_words: Vec::new(),
+            head_words,
+            head_names,
+            head_numbers,
         })
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Fingerprints are kept in flat arrays (no per-article allocation) and the band keys in one
 //! open-addressing table of 8-byte entries, which is what keeps the index near 1 KB per
-//! stored article: 256 bytes of signature, up to 64 of lead, 4 per fact, 36 band entries of
-//! about 12 bytes, and a 1.25× growth margin instead of `Vec`'s 2×.
+//! stored article: 256 bytes of signature, up to 64 of lead, 4 per fact, the headline's words
+//! (2 bytes each) and names and numbers (4 bytes each), 36 band entries of about 12 bytes, and
+//! a 1.25× growth margin instead of `Vec`'s 2×.
 
 use super::fingerprint::View;
 use super::minhash::SIG_LEN;
@@ -25,11 +26,12 @@ pub struct MemoryIndex {
     leads: Vec<u16>,
     fact_ends: Vec<u32>,
     facts: Vec<u32>,
-    head_ends: Vec<u32>,
-    heads: Vec<u32>,
-    head_splits: Vec<u8>,
-    hw_ends: Vec<u32>,
-    hws: Vec<u16>,
+    head_word_ends: Vec<u32>,
+    head_words: Vec<u16>,
+    /// Headline names then numbers of each entry, and the number of names.
+    head_fact_ends: Vec<u32>,
+    head_facts: Vec<u32>,
+    head_names: Vec<u8>,
     /// Stream position (number of earlier `check_and_insert` calls) of each stored entry.
     positions: Vec<u32>,
     table: BandTable,
@@ -49,11 +51,11 @@ impl MemoryIndex {
             leads: Vec::new(),
             fact_ends: Vec::new(),
             facts: Vec::new(),
-            head_ends: Vec::new(),
-            heads: Vec::new(),
-            head_splits: Vec::new(),
-            hw_ends: Vec::new(),
-            hws: Vec::new(),
+            head_word_ends: Vec::new(),
+            head_words: Vec::new(),
+            head_fact_ends: Vec::new(),
+            head_facts: Vec::new(),
+            head_names: Vec::new(),
             positions: Vec::new(),
             table: BandTable::default(),
             calls: 0,
@@ -98,15 +100,17 @@ impl MemoryIndex {
         extend(&mut self.sigs, &fp.sig[..]);
         extend(&mut self.leads, &fp.lead);
         extend(&mut self.facts, &fp.facts);
-        extend(&mut self.heads, &fp.head);
-        extend(&mut self.head_ends, &[self.heads.len() as u32]);
-        extend(&mut self.hws, &fp.head_words);
-        extend(&mut self.head_splits, &[fp.head_split]);
-        extend(&mut self.hw_ends, &[self.hws.len() as u32]);
+        extend(&mut self.head_words, &fp.head_words);
+        extend(&mut self.head_facts, &fp.head_names);
+        extend(&mut self.head_facts, &fp.head_numbers);
+        // At most MAX_HEAD (255) names: the cast is exact.
+        extend(&mut self.head_names, &[fp.head_names.len() as u8]);
         extend(&mut self.shingles, &[fp.shingles]);
         extend(&mut self.shingle_words, &[fp.shingle_words]);
         extend(&mut self.lead_ends, &[self.leads.len() as u32]);
         extend(&mut self.fact_ends, &[self.facts.len() as u32]);
+        extend(&mut self.head_word_ends, &[self.head_words.len() as u32]);
+        extend(&mut self.head_fact_ends, &[self.head_facts.len() as u32]);
         extend(&mut self.positions, &[position as u32]);
         None
     }
@@ -133,11 +137,11 @@ impl MemoryIndex {
             + bytes(&self.shingle_words)
             + bytes(&self.lead_ends)
             + bytes(&self.fact_ends)
-            + bytes(&self.heads)
-            + bytes(&self.head_ends)
-            + bytes(&self.hws)
-            + bytes(&self.head_splits)
-            + bytes(&self.hw_ends)
+            + bytes(&self.head_words)
+            + bytes(&self.head_word_ends)
+            + bytes(&self.head_facts)
+            + bytes(&self.head_fact_ends)
+            + bytes(&self.head_names)
             + bytes(&self.positions)
             + bytes(&self.candidates)
             + bytes(&self.table.slots)
@@ -148,15 +152,17 @@ impl MemoryIndex {
             let start = if id == 0 { 0 } else { ends[id - 1] as usize };
             start..ends[id] as usize
         };
+        let (head_names, head_numbers) =
+            self.head_facts[span(&self.head_fact_ends)].split_at(usize::from(self.head_names[id]));
         View {
             sig: &self.sigs[id * SIG_LEN..(id + 1) * SIG_LEN],
             shingles: self.shingles[id],
             shingle_words: self.shingle_words[id],
             lead: &self.leads[span(&self.lead_ends)],
             facts: &self.facts[span(&self.fact_ends)],
-            head: &self.heads[span(&self.head_ends)],
-            head_split: self.head_splits[id],
-            head_words: &self.hws[span(&self.hw_ends)],
+            head_words: &self.head_words[span(&self.head_word_ends)],
+            head_names,
+            head_numbers,
         }
     }
 }

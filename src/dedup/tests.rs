@@ -8,16 +8,27 @@ const SEED_DIR: &str = concat!(
     "/../shared/fixtures/seed-site/expected/"
 );
 
-/// Body blocks of a seed article (clean-text format: title, blank line, blocks).
-fn seed_blocks(slug: &str) -> Vec<String> {
+/// Headline and body blocks of a seed article (clean-text format: title, blank line, blocks).
+fn seed_article(slug: &str) -> (String, Vec<String>) {
     let path = format!("{SEED_DIR}{slug}.txt");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let (_title, body) = text.split_once('\n').expect("title line");
-    body.split("\n\n")
+    let (title, body) = text.split_once('\n').expect("title line");
+    let blocks = body
+        .split("\n\n")
         .map(str::trim)
         .filter(|b| !b.is_empty())
         .map(String::from)
-        .collect()
+        .collect();
+    (title.trim().to_string(), blocks)
+}
+
+fn seed_blocks(slug: &str) -> Vec<String> {
+    seed_article(slug).1
+}
+
+fn seed_fingerprint(engine: &Engine, slug: &str) -> Fingerprint {
+    let (title, blocks) = seed_article(slug);
+    engine.fingerprint(&title, &blocks.join("\n\n"))
 }
 
 fn engine() -> Engine {
@@ -38,7 +49,7 @@ fn seed_site_copies_are_found_and_same_event_stories_kept() {
         "burkina-faso-further-russian-assistance",
     ];
     for slug in originals {
-        let fp = engine.fingerprint(&seed_blocks(slug).join("\n\n"));
+        let fp = seed_fingerprint(&engine, slug);
         assert_eq!(
             index.check_and_insert(fp),
             None,
@@ -46,7 +57,19 @@ fn seed_site_copies_are_found_and_same_event_stories_kept() {
         );
     }
 
-    // B5: straight quotes, last block dropped, a credit line added.
+    // The site's two wire copies, with their rewritten headlines.
+    for (slug, of) in [
+        ("wire-lavrov-instructors", 2),
+        ("wire-russia-burkina-ties", 0),
+    ] {
+        let c = engine.compare(
+            &seed_fingerprint(&engine, slug),
+            &seed_fingerprint(&engine, originals[of]),
+        );
+        assert!(c.is_duplicate && !c.headline_conflict, "{slug}: {c:?}");
+    }
+
+    // B5: straight quotes, last block dropped, a credit line added, a wire headline prefix.
     let straighten = |s: &str| {
         s.replace(['\u{2019}', '\u{2018}'], "'")
             .replace(['\u{201c}', '\u{201d}'], "\"")
@@ -58,14 +81,17 @@ fn seed_site_copies_are_found_and_same_event_stories_kept() {
         .collect();
     b5.push("This article was originally published by the Ouaga Observer and is republished with permission.".into());
     let (original, similarity) = index
-        .check_and_insert(engine.fingerprint(&b5.join("\n\n")))
+        .check_and_insert(engine.fingerprint(
+            "UPDATE 1-Burkina Faso turns to Russia as Lavrov pledges more military instructors",
+            &b5.join("\n\n"),
+        ))
         .expect("B5 is a copy");
     assert_eq!(
         original, 2,
         "B5 copies burkina-faso-russia-instructors (similarity {similarity})"
     );
 
-    // B6: five copy edits and a read-more promo line at index 3.
+    // B6: five copy edits, a read-more promo line at index 3, the headline in capitals.
     let edits = [
         (
             "In a rare, behind-the-scenes conversation",
@@ -96,7 +122,10 @@ fn seed_site_copies_are_found_and_same_event_stories_kept() {
         "READ MORE: Sahel juntas look east as Western troops leave".into(),
     );
     let (original, similarity) = index
-        .check_and_insert(engine.fingerprint(&b6.join("\n\n")))
+        .check_and_insert(engine.fingerprint(
+            "RUSSIA AND BURKINA FASO DEEPEN STRATEGIC TIES | SAHEL WIRE",
+            &b6.join("\n\n"),
+        ))
         .expect("B6 is a copy");
     assert_eq!(
         original, 0,
@@ -148,23 +177,42 @@ fn config_errors_name_the_key() {
 #[test]
 fn fingerprint_bytes_round_trip_and_are_versioned() {
     let engine = engine();
-    let fp = engine.fingerprint(&seed_blocks("traore-moscow-visit").join("\n\n"));
+    let fp = seed_fingerprint(&engine, "traore-moscow-visit");
     assert!(fp.fact_count() > 5 && fp.shingle_count() > 100);
+    assert!(fp.headline_fact_count() >= 2, "{fp:?}");
     let bytes = fp.to_bytes();
-    assert_eq!(bytes[0], 1);
+    assert_eq!(bytes[0], 2);
     let back = Fingerprint::from_bytes(&bytes).unwrap();
     assert_eq!(back, fp);
     assert_eq!(engine.band_keys(&back), engine.band_keys(&fp));
     assert_eq!(engine.band_keys(&fp).len(), 32 + LEAD_BANDS);
 
     let mut newer = bytes.clone();
-    newer[0] = 2;
+    newer[0] = 3;
+    let err = Fingerprint::from_bytes(&newer).unwrap_err();
     assert!(matches!(
-        Fingerprint::from_bytes(&newer),
-        Err(DedupError::Version {
-            found: 2,
-            supported: 1
-        })
+        err,
+        DedupError::Version {
+            found: 3,
+            supported: 2
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "fingerprint format version 3 is not supported (this build reads 2)"
+    );
+
+    // Version 1 (before headlines): the same layout without the three headline counts. It
+    // reads as the article without its headline, so the headline check never fires on it.
+    let headless = engine.fingerprint("", &seed_blocks("traore-moscow-visit").join("\n\n"));
+    let v2 = headless.to_bytes();
+    let mut v1 = v2[..11].to_vec();
+    v1[0] = 1;
+    v1.extend_from_slice(&v2[14..]);
+    assert_eq!(Fingerprint::from_bytes(&v1).unwrap(), headless);
+    assert!(matches!(
+        Fingerprint::from_bytes(&v1[..v1.len() - 2]),
+        Err(DedupError::Corrupt(_))
     ));
     assert!(matches!(
         Fingerprint::from_bytes(&bytes[..bytes.len() - 1]),
@@ -179,15 +227,18 @@ fn fingerprint_bytes_round_trip_and_are_versioned() {
 #[test]
 fn empty_bodies_never_match() {
     let engine = engine();
-    let c = engine.compare(&engine.fingerprint(""), &engine.fingerprint(" \n\n "));
+    let c = engine.compare(
+        &engine.fingerprint("", ""),
+        &engine.fingerprint("Same headline", " \n\n "),
+    );
     assert!(!c.is_duplicate);
-    assert_eq!(engine.band_keys(&engine.fingerprint("")).len(), 32);
+    assert_eq!(engine.band_keys(&engine.fingerprint("", "")).len(), 32);
 }
 
 #[test]
 fn band_keys_of_different_bands_differ_by_construction() {
     let engine = engine();
-    let keys = engine.band_keys(&engine.fingerprint("one two three four five six"));
+    let keys = engine.band_keys(&engine.fingerprint("", "one two three four five six"));
     for (band, key) in keys.iter().enumerate() {
         assert_eq!(*key & 0x7f, band as u64);
     }
@@ -213,7 +264,10 @@ fn template_with_other_names_and_figures_is_not_a_copy() {
         .replace("John Smith", "Mary Jones")
         .replace("Westpac", "Macquarie")
         .replace("2024", "2025");
-    let c = engine.compare(&engine.fingerprint(&other), &engine.fingerprint(wrap));
+    let c = engine.compare(
+        &engine.fingerprint("", &other),
+        &engine.fingerprint("", wrap),
+    );
     assert!(
         c.jaccard > 0.3 && c.fact_overlap < 0.2 && !c.is_duplicate,
         "{c:?}"
@@ -221,9 +275,64 @@ fn template_with_other_names_and_figures_is_not_a_copy() {
     let copy = wrap.replace("for the year", "for the full year");
     assert!(
         engine
-            .compare(&engine.fingerprint(&copy), &engine.fingerprint(wrap))
+            .compare(
+                &engine.fingerprint("", &copy),
+                &engine.fingerprint("", wrap)
+            )
             .is_duplicate
     );
+}
+
+#[test]
+fn headline_with_other_names_or_figures_is_not_a_copy() {
+    let engine = engine();
+    // The same body (boilerplate that names nobody), headlines of one wording about other
+    // companies or other figures: template stories, told apart by the headline alone.
+    let body = "The broader market was steady in early trade, with gains in the energy and \
+                materials sectors offset by losses among the banks and the big retailers, while \
+                bond yields were little changed ahead of the central bank meeting later this week.";
+    let title = "Shares in Acme Holdings rise 4.5 per cent as profit beats forecasts";
+    let original = engine.fingerprint(title, body);
+    for other in [
+        "Shares in Boral Industries rise 4.5 per cent as profit beats forecasts",
+        "Shares in Acme Holdings rise 2.1 per cent as profit beats forecasts",
+    ] {
+        let c = engine.compare(&engine.fingerprint(other, body), &original);
+        assert!(
+            c.jaccard == 1.0 && c.headline_conflict && !c.is_duplicate,
+            "{other}: {c:?}"
+        );
+    }
+    // Copies rewrite the headline but keep its names and figures, or add some on one side.
+    for copy in [
+        title,
+        "UPDATE 1-Shares in Acme Holdings rise 4.5 per cent as profit beats forecasts",
+        "SHARES IN ACME HOLDINGS RISE 4.5 PER CENT AS PROFIT BEATS FORECASTS",
+        "Shares In Acme Holdings Rise 4.5 Per Cent As Profit Beats Forecasts | Reuters",
+        "Acme Holdings shares rise 4.5 per cent",
+        "Markets steady ahead of the central bank meeting",
+        "",
+    ] {
+        let c = engine.compare(&engine.fingerprint(copy, body), &original);
+        assert!(c.is_duplicate && !c.headline_conflict, "{copy}: {c:?}");
+    }
+    // A wholly new headline about the same story: no shared wording, no veto.
+    let c = engine.compare(
+        &engine.fingerprint("Profit at Acme tops forecasts, says Smith", body),
+        &engine.fingerprint("Boral backs Westpac expansion plan", body),
+    );
+    assert!(c.is_duplicate, "{c:?}");
+    // The check can be turned off.
+    let off = Engine::new(&DedupConfig {
+        headline_novel_facts: 0,
+        ..DedupConfig::default()
+    })
+    .unwrap();
+    let c = off.compare(
+        &off.fingerprint("Shares in Boral Industries rise 2.1 per cent", body),
+        &off.fingerprint(title, body),
+    );
+    assert!(c.is_duplicate, "{c:?}");
 }
 
 /// A word of a generated article: lower-case, capitalised, a number, quoted, or a dash.
@@ -295,12 +404,51 @@ proptest! {
         let engine = engine();
         let text = render(&blocks);
         prop_assume!(text.chars().any(char::is_alphanumeric));
-        let c = engine.compare(&engine.fingerprint(&text), &engine.fingerprint(&text));
+        let c = engine.compare(&engine.fingerprint("", &text), &engine.fingerprint("", &text));
         prop_assert!(c.is_duplicate);
         prop_assert_eq!(c.similarity, 1.0);
         let mut index = MemoryIndex::new(engine.clone());
-        prop_assert_eq!(index.check_and_insert(engine.fingerprint(&text)), None);
-        prop_assert_eq!(index.check_and_insert(engine.fingerprint(&text)), Some((0, 1.0)));
+        prop_assert_eq!(index.check_and_insert(engine.fingerprint("", &text)), None);
+        prop_assert_eq!(index.check_and_insert(engine.fingerprint("", &text)), Some((0, 1.0)));
+    }
+
+    #[test]
+    fn rewritten_headlines_never_veto_a_copy(
+        blocks in body(),
+        title in prop::collection::vec(word(), 1..12),
+        prefix in prop_oneof![Just(""), Just("UPDATE 1-"), Just("EXCLUSIVE: "), Just("BREAKING: ")],
+        suffix in prop_oneof![Just(""), Just(" | Reuters"), Just(" - report"), Just(" (VIDEO)")],
+        cut in 1usize..12,
+        case in 0u8..3,
+    ) {
+        let engine = engine();
+        let original = title.join(" ");
+        // The story repeats its headline's names and figures (mid-sentence, in a paragraph).
+        let text = format!(
+            "Our correspondent reports that {original} according to people familiar with the \
+             matter.\n\n{}",
+            render(&blocks)
+        );
+        // The copy's headline: cut after some words, in another case, with a prefix and a suffix.
+        let kept = title[..cut.min(title.len())].join(" ");
+        let kept = match case {
+            0 => kept,
+            1 => kept.to_uppercase(),
+            _ => kept
+                .split(' ')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        let copy = format!("{prefix}{kept}{suffix}");
+        let c = engine.compare(&engine.fingerprint(&copy, &text), &engine.fingerprint(&original, &text));
+        prop_assert!(c.is_duplicate && !c.headline_conflict, "{:?} vs {:?}: {:?}", copy, original, c);
+        // And a fingerprint survives its bytes, headline included.
+        let fp = engine.fingerprint(&copy, &text);
+        prop_assert_eq!(Fingerprint::from_bytes(&fp.to_bytes()).unwrap(), fp);
     }
 
     #[test]
@@ -313,9 +461,9 @@ proptest! {
         let engine = engine();
         // Compare A with a partial copy of it (some blocks of A, then B), in both typographies.
         let mixed: Vec<Vec<String>> = a.iter().take(keep).chain(&b).cloned().collect();
-        let original = engine.fingerprint(&render(&a));
-        let plain = engine.fingerprint(&render(&mixed));
-        let styled = engine.fingerprint(&reformat(&mixed, &choices));
+        let original = engine.fingerprint("Original headline", &render(&a));
+        let plain = engine.fingerprint("A Headline", &render(&mixed));
+        let styled = engine.fingerprint("A\u{00A0}Headline", &reformat(&mixed, &choices));
         prop_assert_eq!(&styled, &plain);
         prop_assert_eq!(engine.compare(&styled, &original), engine.compare(&plain, &original));
     }
@@ -326,7 +474,7 @@ proptest! {
         let (ta, tb) = (render(&a), render(&b));
         // Random word sequences share no 5-word run unless one is nearly the other.
         prop_assume!(ta.len() > 200 && tb.len() > 200 && ta != tb);
-        let c = engine.compare(&engine.fingerprint(&ta), &engine.fingerprint(&tb));
+        let c = engine.compare(&engine.fingerprint("", &ta), &engine.fingerprint("", &tb));
         prop_assert!(!c.is_duplicate, "{:?}", c);
     }
 }

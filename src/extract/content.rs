@@ -2,12 +2,15 @@
 //!
 //! Every run of text belongs to its nearest block element. Blocks are judged by length, link
 //! density and punctuation as *good* (prose), *bad* (link lists, chrome) or neutral (short
-//! lines, headings). Each container then scores `good − α·bad` over its subtree, where anything
-//! under a chrome element (nav, aside, footer, `class="related"`, comments, …) counts as bad.
-//! The best-scoring container is the body root: it holds most of the prose while leaving out
-//! the link-heavy furniture around it; ties go to the deepest container so the headline and
-//! byline above the text stay out. The page's own declarations (itemprop=articleBody, content
-//! class names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them.
+//! lines, headings; link lists inside `<li>` are neutral too, as articles list their sources).
+//! Each container then scores `good − α·bad` over its subtree. Chrome elements (nav, aside,
+//! footer, forms, `class="related"`, comments, hidden elements, …) are left out of the sums
+//! entirely: they are never emitted, so they should neither attract nor repel the root. The
+//! best-scoring container is the body root: it holds most of the prose while leaving out the
+//! link-heavy furniture around it; ties go to the deepest container so the headline and byline
+//! above the text stay out. The page's own declarations (itemprop=articleBody, content class
+//! names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them, and
+//! every chrome verdict yields to the amount of prose an element holds (see [`junk_reason`]).
 
 use super::dom::{Chrome, Dom, Tag};
 use super::{Removal, RemovalReason};
@@ -62,7 +65,7 @@ fn structural_junk(tag: Tag) -> Option<RemovalReason> {
         Tag::Aside => Some(RemovalReason::Related),
         Tag::Footer => Some(RemovalReason::Nav),
         Tag::Form => Some(RemovalReason::Form),
-        
+
         Tag::Figcaption => Some(RemovalReason::Caption),
         Tag::Junk | Tag::Head | Tag::Title | Tag::Meta | Tag::Link => Some(RemovalReason::Hidden),
         _ => None,
@@ -79,7 +82,7 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     if n.tag == Tag::Text {
         return None;
     }
-        let reason = if n.hidden {
+    let reason = if n.hidden {
         // Collapsed tabs and accordions hide real prose until clicked; hidden menus,
         // dialogs and templates hold little of it.
         if prose >= 300.0 {
@@ -105,7 +108,7 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     } else {
         return None;
     };
-        // Comment threads are the one kind of chrome that routinely outweighs the article.
+    // Comment threads are the one kind of chrome that routinely outweighs the article.
     if prose > 0.5 * total_prose
         && prose > 0.0
         && reason != RemovalReason::Comments
@@ -146,8 +149,12 @@ fn quality(st: &Stat, tag: Tag) -> Quality {
         return Quality::Neutral;
     }
     let ld = st.link as f32 / st.chars as f32;
-        if ld > 0.5 {
-        return if tag == Tag::Li { Quality::Neutral } else { Quality::Bad };
+    if ld > 0.5 {
+        return if tag == Tag::Li {
+            Quality::Neutral
+        } else {
+            Quality::Bad
+        };
     }
     if matches!(tag, Tag::H(_)) {
         return Quality::Neutral;
@@ -162,11 +169,7 @@ fn quality(st: &Stat, tag: Tag) -> Quality {
 }
 
 /// Chooses the body root and returns its blocks in page order.
-pub fn extract_blocks(
-    dom: &Dom,
-    _title: &str,
-    mut explain: Option<&mut Vec<Removal>>,
-) -> Vec<RawBlock> {
+pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawBlock> {
     let n = dom.nodes.len();
     if n == 0 {
         return Vec::new();
@@ -221,7 +224,7 @@ pub fn extract_blocks(
         if p >= n {
             continue;
         }
-                        // Chrome is never emitted, so it neither helps nor hurts the containers around it.
+        // Chrome is never emitted, so it neither helps nor hurts the containers around it.
         if junk[i].is_none() {
             good[p] += good[i];
             bad[p] += bad[i];
@@ -232,7 +235,7 @@ pub fn extract_blocks(
         .forced_root
         .map(|r| r as usize)
         .unwrap_or_else(|| choose_root(dom, &good, &bad, &junk));
-    emit(dom, root, &junk, explain.as_deref_mut())
+    emit(dom, root, &junk, explain)
 }
 
 fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReason>]) -> usize {

@@ -57,7 +57,7 @@ fn charset_from_content_type(ct: &str) -> Option<&'static Encoding> {
     let pos = lower.find("charset=")?;
     let rest = lower[pos + 8..].trim_start_matches(['"', '\'']);
     let end = rest.find(['"', '\'', ';', ' ', ',']).unwrap_or(rest.len());
-    Encoding::for_label(rest[..end].as_bytes())
+    Encoding::for_label(&rest.as_bytes()[..end])
 }
 
 /// Finds `charset=` inside a `<meta …>` tag or `encoding=` in an XML declaration.
@@ -65,10 +65,10 @@ fn prescan(head: &[u8]) -> Option<&'static Encoding> {
     let lower = head.to_ascii_lowercase();
     if lower.starts_with(b"<?xml") {
         let end = find(&lower, b"?>", 0).unwrap_or(lower.len());
-        if let Some(p) = find(&lower[..end], b"encoding=", 0) {
-            if let Some(enc) = attr_value(&lower[p + 9..end]).and_then(html_label) {
-                return Some(enc);
-            }
+        if let Some(p) = find(&lower[..end], b"encoding=", 0)
+            && let Some(enc) = attr_value(&lower[p + 9..end]).and_then(html_label)
+        {
+            return Some(enc);
         }
     }
     let mut from = 0;
@@ -78,10 +78,10 @@ fn prescan(head: &[u8]) -> Option<&'static Encoding> {
         if let Some(p) = find(tag, b"charset", 0) {
             let rest = &tag[p + 7..];
             let rest = rest.trim_ascii_start();
-            if let Some(rest) = rest.strip_prefix(b"=") {
-                if let Some(enc) = attr_value(rest).and_then(html_label) {
-                    return Some(enc);
-                }
+            if let Some(rest) = rest.strip_prefix(b"=")
+                && let Some(enc) = attr_value(rest).and_then(html_label)
+            {
+                return Some(enc);
             }
         }
         from = end;

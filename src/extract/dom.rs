@@ -239,8 +239,10 @@ impl Dom {
             self.body = idx;
             hidden = false;
         }
-        if matches!(tag, Tag::Meta | Tag::Link | Tag::Time | Tag::Html | Tag::Title)
-            || itemprop.is_some_and(|v| v.eq_ignore_ascii_case("author"))
+        if matches!(
+            tag,
+            Tag::Meta | Tag::Link | Tag::Time | Tag::Html | Tag::Title
+        ) || itemprop.is_some_and(|v| v.eq_ignore_ascii_case("author"))
         {
             self.metas.push(MetaTag {
                 tag,
@@ -334,18 +336,18 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         token
     };
     let junk = match t {
-        "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text" | "main" | "prose"
-        | "richtext" | "blogpost" | "postbody" | "storycontent" | "articletext" => return Some(Chrome::Content),
+        "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text"
+        | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"
+        | "articletext" => return Some(Chrome::Content),
         "comment" | "comments" | "disqus" | "respond" | "replies" | "commentlist" => R::Comments,
-        "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks" | "shares" | "sharebar" => {
-            R::Share
-        }
-        "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular" | "trending"
-        | "outbrain" | "taboola" | "readmore" | "morestories" => R::Related,
-        "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation" | "paywall" | "promo"
-        | "cta" | "membership" | "support" => R::Promo,
-        "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination" | "pager"
-        | "skip" | "toolbar" | "masthead" => R::Nav,
+        "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks" | "shares"
+        | "sharebar" => R::Share,
+        "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular"
+        | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" => R::Related,
+        "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
+        | "paywall" | "promo" | "cta" | "membership" | "support" => R::Promo,
+        "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination"
+        | "pager" | "skip" | "toolbar" | "masthead" => R::Nav,
         // Not "widget": page builders (Elementor) wrap every paragraph in one.
         "footer" | "sidebar" | "aside" => R::Nav,
         // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
@@ -355,7 +357,8 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         // Not "published"/"updated": CMSs put publication-state flags on the content itself.
         "date" | "time" | "timestamp" | "pubdate" => R::Date,
         "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
-        "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored" | "dfp" => R::Ad,
+        "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
+        | "dfp" => R::Ad,
         "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => R::Cookie,
         _ => return None,
     };

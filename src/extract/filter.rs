@@ -267,14 +267,27 @@ const FAMILIES: &[Family] = &[
             "skriv en kommentar",
         ],
     },
-        Family {
+    Family {
         // Calls to action: only ever a few words long, so a bare keyword is enough.
         reason: R::Promo,
         at: At::Anywhere,
         max_words: 8,
         phrases: &[
-            "newsletter", "sign up", "signing up", "subscribe", "free trial", "no credit card", "download now",
-            "infolettre", "abonnez", "abonnieren", "suscríbete", "assine", "iscriviti", "prenumerera", "подпис",
+            "newsletter",
+            "sign up",
+            "signing up",
+            "subscribe",
+            "free trial",
+            "no credit card",
+            "download now",
+            "infolettre",
+            "abonnez",
+            "abonnieren",
+            "suscríbete",
+            "assine",
+            "iscriviti",
+            "prenumerera",
+            "подпис",
         ],
     },
     Family {
@@ -393,7 +406,7 @@ const FAMILIES: &[Family] = &[
             "top",
             "menu",
             "close",
-                        "verified by monsterinsights",
+            "verified by monsterinsights",
             "print this page",
             "download now",
             "learn more",
@@ -457,7 +470,7 @@ const FAMILIES: &[Family] = &[
         ],
     },
     Family {
-                reason: R::Byline,
+        reason: R::Byline,
         at: At::Start,
         max_words: 16,
         phrases: &[
@@ -499,9 +512,9 @@ pub fn clean_blocks(
     let title_key = key(title);
     let author_key = meta.author.as_deref().map(key).filter(|k| !k.is_empty());
     let mut kept: Vec<(String, Kind)> = Vec::with_capacity(raw.len());
-        let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut byline_author = None;
-        let mut prose_seen = false;
+    let mut prose_seen = false;
     let mut stopped = false;
     let total: usize = raw.iter().map(|b| b.text.len()).sum();
     let mut before = 0;
@@ -523,14 +536,17 @@ pub fn clean_blocks(
         if verdict.is_none() && b.text.len() >= 200 {
             prose_seen = true;
         }
-                match verdict {
+        match verdict {
             None => kept.push((b.text.clone(), b.kind)),
             Some(reason) => {
                 if reason == R::Byline && byline_author.is_none() {
                     byline_author = author_from_byline(&b.text);
                 }
                 if let Some(out) = explain.as_deref_mut() {
-                    out.push(Removal { reason, text: b.text.clone() });
+                    out.push(Removal {
+                        reason,
+                        text: b.text.clone(),
+                    });
                 }
             }
         }
@@ -541,13 +557,13 @@ pub fn clean_blocks(
         .last()
         .is_some_and(|(_, k)| matches!(k, Kind::Heading(_)))
     {
-        if let Some((text, _)) = kept.pop() {
-            if let Some(out) = explain.as_deref_mut() {
-                out.push(Removal {
-                    reason: R::Related,
-                    text,
-                });
-            }
+        if let Some((text, _)) = kept.pop()
+            && let Some(out) = explain.as_deref_mut()
+        {
+            out.push(Removal {
+                reason: R::Related,
+                text,
+            });
         }
     }
     (kept.into_iter().map(|(t, _)| t).collect(), byline_author)
@@ -557,35 +573,129 @@ pub fn clean_blocks(
 /// the article's prose has started, such a heading ends it.
 const END_MARKERS: &[&str] = &[
     // en
-    "read this next", "read next", "up next", "what to read next", "related", "related articles", "related posts",
-    "related stories", "related content", "related reading", "related news", "related topics", "more stories",
-    "more articles", "more news", "more to read", "more to explore", "explore more", "keep reading",
-    "you may also like", "you might also like", "you may also be interested in", "you might be interested in",
-    "recommended", "recommended for you", "recommended articles", "recommended reading", "recommended stories",
-    "popular posts", "popular articles", "popular stories", "most popular", "most read", "trending",
-    "trending now", "latest news", "latest posts", "latest articles", "latest stories", "recent posts",
-    "recent articles", "also in the news", "about the author", "about the authors", "about the reviewer",
-    "about the writer", "author bio", "share this", "share this article", "share this post", "share this story",
-    "comments", "leave a reply", "leave a comment", "join the conversation", "join the discussion",
-    "privacy overview", "don't miss", "in case you missed it", "more from our network",
+    "read this next",
+    "read next",
+    "up next",
+    "what to read next",
+    "related",
+    "related articles",
+    "related posts",
+    "related stories",
+    "related content",
+    "related reading",
+    "related news",
+    "related topics",
+    "more stories",
+    "more articles",
+    "more news",
+    "more to read",
+    "more to explore",
+    "explore more",
+    "keep reading",
+    "you may also like",
+    "you might also like",
+    "you may also be interested in",
+    "you might be interested in",
+    "recommended",
+    "recommended for you",
+    "recommended articles",
+    "recommended reading",
+    "recommended stories",
+    "popular posts",
+    "popular articles",
+    "popular stories",
+    "most popular",
+    "most read",
+    "trending",
+    "trending now",
+    "latest news",
+    "latest posts",
+    "latest articles",
+    "latest stories",
+    "recent posts",
+    "recent articles",
+    "also in the news",
+    "about the author",
+    "about the authors",
+    "about the reviewer",
+    "about the writer",
+    "author bio",
+    "share this",
+    "share this article",
+    "share this post",
+    "share this story",
+    "comments",
+    "leave a reply",
+    "leave a comment",
+    "join the conversation",
+    "join the discussion",
+    "privacy overview",
+    "don't miss",
+    "in case you missed it",
+    "more from our network",
     // fr
-    "à lire aussi", "lire aussi", "sur le même sujet", "articles similaires", "articles liés",
-    "à propos de l'auteur", "les plus lus", "dans la même rubrique", "commentaires", "à lire également",
+    "à lire aussi",
+    "lire aussi",
+    "sur le même sujet",
+    "articles similaires",
+    "articles liés",
+    "à propos de l'auteur",
+    "les plus lus",
+    "dans la même rubrique",
+    "commentaires",
+    "à lire également",
     // de
-    "mehr zum thema", "weitere artikel", "das könnte sie auch interessieren", "ähnliche artikel",
-    "über den autor", "meistgelesen", "kommentare", "lesen sie auch", "auch interessant",
+    "mehr zum thema",
+    "weitere artikel",
+    "das könnte sie auch interessieren",
+    "ähnliche artikel",
+    "über den autor",
+    "meistgelesen",
+    "kommentare",
+    "lesen sie auch",
+    "auch interessant",
     // es
-    "noticias relacionadas", "artículos relacionados", "te puede interesar", "lo más leído", "sobre el autor",
-    "comentarios", "lee también", "más noticias", "también te puede interesar",
+    "noticias relacionadas",
+    "artículos relacionados",
+    "te puede interesar",
+    "lo más leído",
+    "sobre el autor",
+    "comentarios",
+    "lee también",
+    "más noticias",
+    "también te puede interesar",
     // pt
-    "notícias relacionadas", "artigos relacionados", "leia também", "mais lidas", "sobre o autor", "comentários",
-    "veja também", "leia mais",
+    "notícias relacionadas",
+    "artigos relacionados",
+    "leia também",
+    "mais lidas",
+    "sobre o autor",
+    "comentários",
+    "veja também",
+    "leia mais",
     // it
-    "articoli correlati", "potrebbe interessarti", "leggi anche", "i più letti", "sull'autore", "commenti",
+    "articoli correlati",
+    "potrebbe interessarti",
+    "leggi anche",
+    "i più letti",
+    "sull'autore",
+    "commenti",
     // sv
-    "relaterade artiklar", "läs också", "läs mer", "mest läst", "om författaren", "kommentarer", "relaterat",
+    "relaterade artiklar",
+    "läs också",
+    "läs mer",
+    "mest läst",
+    "om författaren",
+    "kommentarer",
+    "relaterat",
     // ru
-    "читайте также", "похожие статьи", "по теме", "самое читаемое", "об авторе", "комментарии", "популярное",
+    "читайте также",
+    "похожие статьи",
+    "по теме",
+    "самое читаемое",
+    "об авторе",
+    "комментарии",
+    "популярное",
 ];
 
 fn is_end_marker(b: &RawBlock) -> bool {
@@ -595,7 +705,9 @@ fn is_end_marker(b: &RawBlock) -> bool {
     let lower = b.text.to_lowercase().replace('\u{2019}', "'");
     let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
     END_MARKERS.contains(&t)
-        || ["more from ", "related ", "more in ", "more on "].iter().any(|p| t.starts_with(p) && t.len() < 40)
+        || ["more from ", "related ", "more in ", "more on "]
+            .iter()
+            .any(|p| t.starts_with(p) && t.len() < 40)
 }
 
 /// Unrendered template slots such as `[CTA_MODULE]`.
@@ -603,26 +715,30 @@ fn is_placeholder(text: &str) -> bool {
     text.len() > 2
         && text.starts_with('[')
         && text.ends_with(']')
-        && text[1..text.len() - 1].bytes().all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+        && text[1..text.len() - 1]
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
 }
 
 /// Letters and digits only, lower-cased: how two renderings of a title are compared.
 fn key(s: &str) -> String {
     if s.is_ascii() {
-        return s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())).collect();
+        return s
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
     }
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
-fn classify(
-    b: &RawBlock,
-    pos: usize,
-    title_key: &str,
-    author_key: Option<&str>,
-) -> Option<R> {
+fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>) -> Option<R> {
     let text = &b.text;
     // A linked subheading is still a subheading (tables of contents link them).
-        // A linked subheading or list item is still article structure (tables of contents and
+    // A linked subheading or list item is still article structure (tables of contents and
     // source lists link them), and a linked full sentence is prose; a bare link label is not.
     let sentence = text.ends_with(['.', '!', '?']);
     if b.link_density > 0.5 && !sentence && !matches!(b.kind, Kind::Heading(_) | Kind::ListItem) {
@@ -633,23 +749,26 @@ fn classify(
         // Prose: no rule below applies to a block this long.
         return None;
     }
-            if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
+    if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
         return Some(R::Boilerplate);
     }
     // The comparison key costs a pass over the text: only build it when it can matter.
-    let k = if author_key.is_some() || text.len() <= 2 * title_key.len() + 16 { key(text) } else { String::new() };
+    let k = if (author_key.is_some() && words <= 12) || text.len() <= 2 * title_key.len() + 16 {
+        key(text)
+    } else {
+        String::new()
+    };
     if !title_key.is_empty() && k == title_key {
         return Some(R::DuplicateTitle);
     }
     if matches!(b.kind, Kind::Heading(1)) && pos < 3 {
         return Some(R::DuplicateTitle);
     }
-    if let Some(a) = author_key {
-        if words <= 12
-            && (k == a || (k.contains(a) && k.len() < a.len() + 40 && !text.ends_with('.')))
-        {
-            return Some(R::Byline);
-        }
+    if let Some(a) = author_key
+        && words <= 12
+        && (k == a || (k.contains(a) && k.len() < a.len() + 40 && !text.ends_with('.')))
+    {
+        return Some(R::Byline);
     }
     if let Some(r) = phrase_verdict(text, words) {
         return Some(r);
@@ -670,14 +789,14 @@ fn phrase_verdict(text: &str, words: usize) -> Option<R> {
             continue;
         }
         let hit = fam.phrases.iter().any(|p| match fam.at {
-                        // First-byte checks first: they reject nearly every phrase without a memcmp call.
+            // First-byte checks first: they reject nearly every phrase without a memcmp call.
             At::Start => {
                 let p0 = p.as_bytes()[0];
                 (lower.as_bytes().first() == Some(&p0) && lower.starts_with(p))
                     || (trimmed.as_bytes().first() == Some(&p0) && trimmed.starts_with(p))
             }
             At::Anywhere => pairs.may_contain(p) && lower.contains(p),
-                        At::Whole => trimmed.len() == p.len() && trimmed == *p,
+            At::Whole => trimmed.len() == p.len() && trimmed == *p,
         });
         if hit {
             if fam.reason == R::Byline && !byline_shape(text) {
@@ -769,17 +888,129 @@ fn author_from_byline(text: &str) -> Option<String> {
 /// Month names and their usual abbreviations (en, fr, de, es, pt, it, sv, ru), plus the words
 /// that accompany dates on bylines. Matched as whole words.
 const DATE_WORDS: &[&str] = &[
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
-    "décembre", "januar", "februar", "märz", "juni", "juli", "oktober", "dezember", "enero", "febrero",
-    "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-    "janeiro", "fevereiro", "março", "maio", "junho", "julho", "setembro", "outubro", "novembro", "dezembro",
-    "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre",
-    "januari", "februari", "mars", "maj", "augusti", "oktober", "januar", "января", "февраля", "марта",
-    "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря", "am", "pm", "utc",
-    "gmt", "et", "est", "edt", "cet", "cest", "min", "mins", "read", "updated", "published", "posted", "on",
-    "at", "de", "del", "di", "den", "le", "am", "um", "г", "года", "ago", "hours", "days", "h",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "januar",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "januari",
+    "februari",
+    "mars",
+    "maj",
+    "augusti",
+    "oktober",
+    "januar",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+    "am",
+    "pm",
+    "utc",
+    "gmt",
+    "et",
+    "est",
+    "edt",
+    "cet",
+    "cest",
+    "min",
+    "mins",
+    "read",
+    "updated",
+    "published",
+    "posted",
+    "on",
+    "at",
+    "de",
+    "del",
+    "di",
+    "den",
+    "le",
+    "am",
+    "um",
+    "г",
+    "года",
+    "ago",
+    "hours",
+    "days",
+    "h",
 ];
 
 /// A short line made of a date and little else ("June 2, 2025", "12 May 2025 · 6 min read",
@@ -790,17 +1021,24 @@ fn looks_like_date(text: &str) -> bool {
     let mut datey = 0;
     let mut numbers = 0;
     let mut month = false;
-    for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         total += 1;
         if w.chars().all(|c| c.is_ascii_digit()) {
             numbers += 1;
             datey += 1;
         } else if DATE_WORDS.contains(&w) {
             datey += 1;
-            month |= w.len() >= 3 && !matches!(w, "min" | "mins" | "read" | "updated" | "published" | "posted" | "ago");
+            month |= w.len() >= 3
+                && !matches!(
+                    w,
+                    "min" | "mins" | "read" | "updated" | "published" | "posted" | "ago"
+                );
         }
     }
-        let numeric_date = lower.split_whitespace().any(|w| {
+    let numeric_date = lower.split_whitespace().any(|w| {
         let parts: Vec<&str> = w.split(['/', '.', '-']).filter(|p| !p.is_empty()).collect();
         parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
     });

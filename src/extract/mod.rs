@@ -223,7 +223,7 @@ impl Extractor {
         if html.trim().is_empty() {
             return Err(ExtractError::NoContent);
         }
-                let rule = self.rule_for(page_url);
+        let rule = self.rule_for(page_url);
         let pre = prepass::clean(html, rule.is_some());
         let mut doc = Html::parse_document(&pre.html);
         if let Some(rule) = rule {
@@ -246,9 +246,8 @@ impl Extractor {
 
         let mut page_meta = meta::collect(&tree, &pre.json_ld, page_url);
         let title = page_meta.title.clone();
-        let raw = content::extract_blocks(&tree, &title, explain.as_deref_mut());
-        let (blocks, byline_author) =
-            filter::clean_blocks(raw, &title, &page_meta, explain.as_deref_mut());
+        let raw = content::extract_blocks(&tree, explain.as_deref_mut());
+        let (blocks, byline_author) = filter::clean_blocks(raw, &title, &page_meta, explain);
         let blocks: Vec<String> = if blocks.is_empty() {
             // A page whose DOM gave nothing may still carry its text in JSON-LD.
             page_meta
@@ -283,7 +282,8 @@ impl Extractor {
 /// NFC without allocating a second time for the common ASCII case.
 fn nfc(s: &str) -> String {
     if s.is_ascii()
-        || unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+        || unicode_normalization::is_nfc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
     {
         s.to_owned()
     } else {
@@ -419,6 +419,25 @@ mod tests {
             art.blocks,
             vec!["Kept paragraph of the article, which is rather short."]
         );
+    }
+
+    #[test]
+    fn pathological_nesting_finishes() {
+        let n = 100_000;
+        let html = format!(
+            "<body>{}<p>The only paragraph of this page is deeply nested, but it is still an article.</p>{}</body>",
+            "<div><span>".repeat(n),
+            "</span></div>".repeat(n)
+        );
+        let art = Extractor::new(&ExtractConfig::default())
+            .unwrap()
+            .extract(&html, None)
+            .unwrap();
+        assert!(art.blocks[0].starts_with("The only paragraph"));
+        let unclosed = "<b><i><font>".repeat(n) + "x";
+        let _ = Extractor::new(&ExtractConfig::default())
+            .unwrap()
+            .extract(&unclosed, None);
     }
 
     #[test]

@@ -41,13 +41,15 @@ enum Class {
 
 fn class_of(name: &str) -> Class {
     match name {
-        "script" | "style" | "noscript" | "template" | "svg" | "math" | "iframe" | "textarea" | "select"
-        | "object" | "canvas" | "video" | "audio" | "map" => Class::DropWithContent,
+        "script" | "style" | "noscript" | "template" | "svg" | "math" | "iframe" | "textarea"
+        | "select" | "object" | "canvas" | "video" | "audio" | "map" => Class::DropWithContent,
         "nav" | "footer" => Class::DropFurniture,
-        "img" | "source" | "input" | "wbr" | "embed" | "param" | "track" | "area" | "col" => Class::DropVoid,
-        "br" | "hr" | "meta" | "link" | "base" | "p" | "li" | "dt" | "dd" | "option" | "optgroup" | "tr" | "td"
-        | "th" | "tbody" | "thead" | "tfoot" | "colgroup" | "caption" | "html" | "head" | "body" | "rb" | "rt"
-        | "rp" | "frame" => Class::Uncounted,
+        "img" | "source" | "input" | "wbr" | "embed" | "param" | "track" | "area" | "col" => {
+            Class::DropVoid
+        }
+        "br" | "hr" | "meta" | "link" | "base" | "p" | "li" | "dt" | "dd" | "option"
+        | "optgroup" | "tr" | "td" | "th" | "tbody" | "thead" | "tfoot" | "colgroup"
+        | "caption" | "html" | "head" | "body" | "rb" | "rt" | "rp" | "frame" => Class::Uncounted,
         _ => Class::Counted,
     }
 }
@@ -75,14 +77,18 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
     let mut depth = 0usize;
     let mut dropped = 0usize;
     let mut name = String::new();
+    let mut pending_ws = false;
+    let mut prev_block = true;
     let mut key = String::new();
     let mut i = 0;
     while i < b.len() {
         let Some(lt) = input[i..].find('<').map(|p| p + i) else {
-            push_collapsed(&mut out, &input[i..]);
+            push_text(&mut out, &input[i..], &mut pending_ws);
             break;
         };
-        push_collapsed(&mut out, &input[i..lt]);
+        if push_text(&mut out, &input[i..lt], &mut pending_ws) {
+            prev_block = false;
+        }
         i = lt;
         let rest = &b[i..];
         if rest.starts_with(b"<!--") {
@@ -106,7 +112,12 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
             continue;
         }
         let mut name_end = name_start;
-        while name_end < b.len() && !matches!(b[name_end], b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>') {
+        while name_end < b.len()
+            && !matches!(
+                b[name_end],
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>'
+            )
+        {
             name_end += 1;
         }
         name.clear();
@@ -114,6 +125,16 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
         name.make_ascii_lowercase();
         let tag = scan_tag(input, name_end);
         let class = class_of(&name);
+        let is_real_tag = !matches!(class, Class::DropWithContent | Class::DropVoid);
+        if is_real_tag {
+            // Whitespace next to a block boundary is no text at all; sparing html5ever those
+            // nodes is a good share of its work.
+            let block = is_block(&name);
+            if std::mem::take(&mut pending_ws) && !(prev_block || block) {
+                out.push(' ');
+            }
+            prev_block = block;
+        }
         if closing {
             i = tag.end;
             match class {
@@ -138,7 +159,8 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
                     i = tag.end;
                     continue;
                 }
-                let (body_end, after) = find_close(input, &name, tag.end, false).unwrap_or((b.len(), b.len()));
+                let (body_end, after) =
+                    find_close(input, &name, tag.end, false).unwrap_or((b.len(), b.len()));
                 if name == "script" && is_json_ld(input, &tag.attrs) {
                     json_ld.push(input[tag.end..body_end].to_owned());
                 }
@@ -156,7 +178,9 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
                 continue;
             }
             // Only the canonical link is read later; pages carry dozens of preload/icon links.
-            Class::Uncounted if name == "link" && !attr_contains(input, &tag.attrs, "rel", "canonical") => {
+            Class::Uncounted
+                if name == "link" && !attr_contains(input, &tag.attrs, "rel", "canonical") =>
+            {
                 i = tag.end;
                 continue;
             }
@@ -177,7 +201,7 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
             key.push_str(&input[ks..ke]);
             key.make_ascii_lowercase();
             let v = &input[vs..ve];
-                        if key == "style" {
+            if key == "style" {
                 let lv = v.to_ascii_lowercase().replace([' ', '\t', '\n'], "");
                 if lv.contains("display:none") || lv.contains("visibility:hidden") {
                     out.push_str(" hidden");
@@ -202,7 +226,10 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
 /// so nothing needs escaping); nothing when none does.
 fn push_tokens(out: &mut String, key: &str, v: &str) {
     let mut first = true;
-    for tok in v.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty()) {
+    for tok in v
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| !t.is_empty())
+    {
         if super::dom::token_verdict(tok).is_none() {
             continue;
         }
@@ -241,12 +268,15 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Byte ranges of an attribute's name and value in the input.
+type AttrSpan = ((usize, usize), (usize, usize));
+
 struct Tag {
     /// Byte offset just after the closing `>`.
     end: usize,
     self_closing: bool,
     /// (name range, value range) pairs in the input.
-    attrs: Vec<((usize, usize), (usize, usize))>,
+    attrs: Vec<AttrSpan>,
 }
 
 /// Scans attributes from just after the tag name to the closing `>`, honouring quotes.
@@ -326,15 +356,93 @@ fn scan_tag(input: &str, mut i: usize) -> Tag {
     }
 }
 
-fn is_json_ld(input: &str, attrs: &[((usize, usize), (usize, usize))]) -> bool {
+fn is_json_ld(input: &str, attrs: &[AttrSpan]) -> bool {
     attr_contains(input, attrs, "type", "ld+json")
 }
 
 /// Whether attribute `key` exists and its value contains `needle` (ASCII case-insensitive).
-fn attr_contains(input: &str, attrs: &[((usize, usize), (usize, usize))], key: &str, needle: &str) -> bool {
+fn attr_contains(input: &str, attrs: &[AttrSpan], key: &str, needle: &str) -> bool {
     attrs.iter().any(|&((ks, ke), (vs, ve))| {
-        input[ks..ke].eq_ignore_ascii_case(key) && input[vs..ve].to_ascii_lowercase().contains(needle)
+        input[ks..ke].eq_ignore_ascii_case(key)
+            && input[vs..ve].to_ascii_lowercase().contains(needle)
     })
+}
+
+/// Elements whose start and end are line breaks in the text, so adjacent whitespace is moot.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "body"
+            | "center"
+            | "dd"
+            | "details"
+            | "dialog"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "html"
+            | "li"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "td"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "title"
+            | "tr"
+            | "ul"
+            | "br"
+            | "meta"
+            | "link"
+            | "caption"
+            | "colgroup"
+            | "option"
+    )
+}
+
+/// Text between two tags: whitespace-only runs are held back in `pending_ws` (the next tag
+/// decides whether they matter); anything else is copied, collapsed. Returns whether text was
+/// written.
+fn push_text(out: &mut String, text: &str, pending_ws: &mut bool) -> bool {
+    if text.is_empty() {
+        return false;
+    }
+    if text.bytes().all(|b| b.is_ascii_whitespace()) {
+        *pending_ws = true;
+        return false;
+    }
+    if std::mem::take(pending_ws) {
+        out.push(' ');
+    }
+    push_collapsed(out, text);
+    true
 }
 
 /// Copies text with every run of ASCII whitespace shortened to its first character: the
@@ -373,7 +481,9 @@ fn find_close(input: &str, name: &str, from: usize, nested: bool) -> Option<(usi
         let s = p + 1 + usize::from(closing);
         let matches = b.len() >= s + n.len()
             && b[s..s + n.len()].eq_ignore_ascii_case(n)
-            && !b.get(s + n.len()).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-');
+            && !b
+                .get(s + n.len())
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-');
         if matches && closing {
             if open == 0 {
                 let end = memchr(b'>', input, p).map_or(b.len(), |e| e + 1);
@@ -394,7 +504,12 @@ fn find_close(input: &str, name: &str, from: usize, nested: bool) -> Option<(usi
 fn memchr(needle: u8, hay: &str, from: usize) -> Option<usize> {
     match hay.get(from..) {
         Some(rest) => rest.find(needle as char).map(|p| p + from),
-        None => hay.as_bytes().get(from..)?.iter().position(|&c| c == needle).map(|p| p + from),
+        None => hay
+            .as_bytes()
+            .get(from..)?
+            .iter()
+            .position(|&c| c == needle)
+            .map(|p| p + from),
     }
 }
 
@@ -408,4 +523,81 @@ fn find(hay: &str, needle: &[u8], from: usize) -> Option<usize> {
         i = p + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_bulk_and_keeps_json_ld() {
+        let p = clean(
+            "<html><head><script type=\"application/ld+json\">{\"headline\":\"H\"}</script>\
+             <style>p{color:red}</style></head><body><!-- a comment --><p class=\"x article-body\" \
+             data-x=\"1\" style=\"display: none\">Text <b>bold</b></p><svg><text>no</text></svg>\
+             <script>if (a < b) { document.write('</p>') }</script><nav><a>Menu</a></nav></body></html>",
+            false,
+        );
+        assert_eq!(p.json_ld, vec!["{\"headline\":\"H\"}".to_owned()]);
+        assert!(
+            !p.html.contains("color:red")
+                && !p.html.contains("comment")
+                && !p.html.contains("Menu")
+        );
+        assert!(!p.html.contains("document.write") && !p.html.contains("<svg"));
+        assert!(
+            p.html
+                .contains("<p class=\"article body\" hidden>Text <b>bold</b></p>"),
+            "{}",
+            p.html
+        );
+    }
+
+    #[test]
+    fn keeps_all_attributes_for_site_rules() {
+        let p = clean("<div class=\"Foo-bar x\" data-k=\"v\">t</div>", true);
+        assert!(
+            p.html.contains("class=\"Foo-bar x\"") && p.html.contains("data-k=\"v\""),
+            "{}",
+            p.html
+        );
+    }
+
+    #[test]
+    fn depth_is_capped_but_text_kept() {
+        let deep = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        let p = clean(&deep, false);
+        assert_eq!(p.html.matches("<div>").count(), MAX_DEPTH);
+        assert_eq!(p.html.matches("</div>").count(), MAX_DEPTH);
+        assert!(p.html.contains("deep text"));
+    }
+
+    #[test]
+    fn size_is_capped_on_a_char_boundary() {
+        let big = "é".repeat(MAX_INPUT_BYTES);
+        let p = clean(&big, false);
+        assert!(p.html.len() <= MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for s in [
+            "<",
+            "<!--",
+            "</",
+            "<a b='",
+            "<script>",
+            "<a =>",
+            "<<<>>>",
+            "<!doctype",
+            "<p\u{0}é>x",
+            "<svg/>t",
+        ] {
+            let _ = clean(s, false);
+        }
+    }
 }
