@@ -294,7 +294,7 @@ async fn serve(
                 w.flush().await?;
                 // Abort the connection mid-body.
                 let sock = w.reunite(r.into_inner()).expect("same socket");
-                sock.set_linger(Some(Duration::ZERO))?;
+                sock.set_zero_linger()?;
                 drop(sock);
                 return Ok(());
             }
