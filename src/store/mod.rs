@@ -177,23 +177,7 @@ impl Store {
     /// Opens (or creates) the store, refusing a store written by a newer schema.
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
         let path = cfg.data_dir.clone();
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(cfg.cache_capacity_bytes)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|source| match &source {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError::Locked { path: path.clone() }
-                }
-                _ => StoreError::Open {
-                    path: path.clone(),
-                    source,
-                },
-            })?;
+        let db = open_db(cfg)?;
         let tree = |name: &str| db.open_tree(name);
         let store = Store {
             articles: tree("articles")?,
@@ -490,6 +474,41 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// How long `open` waits for a lock held by a holder that is going away: sled's flusher
+/// thread keeps the directory locked for a moment after its `Db` is dropped, and a restarted
+/// daemon may start while the old process is still exiting.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_db(cfg: &StoreConfig) -> Result<sled::Db, StoreError> {
+    let path = &cfg.data_dir;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(cfg.cache_capacity_bytes)
+            .flush_every_ms(Some(500))
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::Locked { path: path.clone() });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(StoreError::Open {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        }
     }
 }
 
