@@ -784,8 +784,12 @@ fn phrase_verdict(text: &str, words: usize) -> Option<R> {
     let lower = text.to_lowercase();
     let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©');
     let pairs = PairSet::of(&lower);
-    for fam in FAMILIES {
-        if words > fam.max_words {
+    let first = [
+        lower.as_bytes().first().copied(),
+        trimmed.as_bytes().first().copied(),
+    ];
+    for (fam, index) in FAMILIES.iter().zip(family_index()) {
+        if words > fam.max_words || !index.may_match(fam.at, first, &pairs) {
             continue;
         }
         let hit = fam.phrases.iter().any(|p| match fam.at {
@@ -809,6 +813,54 @@ fn phrase_verdict(text: &str, words: usize) -> Option<R> {
         }
     }
     None
+}
+
+/// Per family, the first bytes and first byte pairs of its phrases: one check decides that no
+/// phrase of the family can match, so most blocks skip most families.
+struct FamilyIndex {
+    first_bytes: [u64; 4],
+    first_pairs: PairSet,
+}
+
+impl FamilyIndex {
+    fn may_match(&self, at: At, first: [Option<u8>; 2], pairs: &PairSet) -> bool {
+        match at {
+            At::Start | At::Whole => first
+                .iter()
+                .flatten()
+                .any(|&b| self.first_bytes[usize::from(b / 64)] & (1 << (b % 64)) != 0),
+            At::Anywhere => self
+                .first_pairs
+                .0
+                .iter()
+                .zip(&pairs.0)
+                .any(|(a, b)| a & b != 0),
+        }
+    }
+}
+
+fn family_index() -> &'static [FamilyIndex] {
+    static INDEX: std::sync::OnceLock<Vec<FamilyIndex>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        FAMILIES
+            .iter()
+            .map(|fam| {
+                let mut index = FamilyIndex {
+                    first_bytes: [0; 4],
+                    first_pairs: PairSet([0; 64]),
+                };
+                for p in fam.phrases.iter().map(|p| p.as_bytes()) {
+                    index.first_bytes[usize::from(p[0] / 64)] |= 1 << (p[0] % 64);
+                    // Every phrase has at least two bytes (checked by a unit test).
+                    if let [a, b, ..] = *p {
+                        let h = PairSet::hash(a, b);
+                        index.first_pairs.0[h / 64] |= 1 << (h % 64);
+                    }
+                }
+                index
+            })
+            .collect()
+    })
 }
 
 /// The set of byte pairs in a text, hashed into 4096 bits: a phrase whose first or last pair
@@ -1031,10 +1083,28 @@ fn looks_like_date(text: &str) -> bool {
             datey += 1;
         } else if DATE_WORDS.contains(&w) {
             datey += 1;
+            // The filler words at the end of DATE_WORDS do not make a date on their own.
             month |= w.len() >= 3
                 && !matches!(
                     w,
-                    "min" | "mins" | "read" | "updated" | "published" | "posted" | "ago"
+                    "min"
+                        | "mins"
+                        | "read"
+                        | "updated"
+                        | "published"
+                        | "posted"
+                        | "ago"
+                        | "hours"
+                        | "days"
+                        | "utc"
+                        | "gmt"
+                        | "est"
+                        | "edt"
+                        | "cet"
+                        | "cest"
+                        | "года"
+                        | "del"
+                        | "den"
                 );
         }
     }
@@ -1207,11 +1277,172 @@ mod tests {
         ),
     ];
 
+    /// The structural families in every supported language (same shape as [`CASES`]).
+    const CASES_I18N: &[(R, &str, &str)] = &[
+        (
+            R::Tags,
+            "Mots-clés : Burkina Faso, Russie",
+            "Les mots-clés de la négociation restent la sécurité et l'économie, selon le ministre.",
+        ),
+        (
+            R::Tags,
+            "Schlagwörter: Burkina Faso, Russland",
+            "Die Schlagwörter der Debatte waren Sicherheit und Wirtschaft, sagte die Ministerin in Berlin.",
+        ),
+        (
+            R::Tags,
+            "Etiquetas: Burkina Faso, Rusia",
+            "Las etiquetas de los productos deberán indicar su origen a partir del próximo año, dijo el ministro.",
+        ),
+        (
+            R::Tags,
+            "Temas: Burkina Faso, Rússia",
+            "Os temas da cimeira foram a segurança e a economia, segundo o comunicado oficial do governo.",
+        ),
+        (
+            R::Tags,
+            "Argomenti: Burkina Faso, Russia",
+            "Gli argomenti del vertice sono stati la sicurezza e l'economia, secondo il comunicato ufficiale.",
+        ),
+        (
+            R::Tags,
+            "Taggar: Burkina Faso, Ryssland",
+            "Taggarna på lådorna visade att de hade skickats från hamnen i Abidjan i mars, enligt tjänstemän.",
+        ),
+        (
+            R::Tags,
+            "Теги: Буркина-Фасо, Россия",
+            "Теги на ящиках показали, что их отправили из порта Абиджан в марте, сообщили чиновники.",
+        ),
+        (
+            R::Caption,
+            "Crédit photo : AFP",
+            "Le crédit photo de l'agence a été contesté par le photographe devant le tribunal de Paris lundi.",
+        ),
+        (
+            R::Caption,
+            "Foto: dpa",
+            "Das Foto, aufgenommen im März, zeigt den Minister bei seiner Ankunft in Ouagadougou mit seinen Beratern.",
+        ),
+        (
+            R::Caption,
+            "Fotografía: EFE",
+            "La fotografía, tomada en marzo, muestra al ministro llegando a Uagadugú rodeado de guardias.",
+        ),
+        (
+            R::Caption,
+            "Imagem: Reprodução",
+            "A imagem, feita em março, mostra o ministro chegando a Uagadugu cercado por seguranças.",
+        ),
+        (
+            R::Caption,
+            "Immagine: ANSA",
+            "L'immagine, scattata a marzo, mostra il ministro che arriva a Ouagadougou circondato da guardie.",
+        ),
+        (
+            R::Caption,
+            "Bild: TT",
+            "Bilden, tagen i mars, visar ministern när han anländer till Ouagadougou omgiven av vakter.",
+        ),
+        (
+            R::Caption,
+            "Фото: ТАСС",
+            "Фотография, сделанная в марте, показывает министра по прибытии в Уагадугу в окружении охраны.",
+        ),
+        (
+            R::Comments,
+            "Commentaires (3)",
+            "Commentaires du ministre sur la réforme ont provoqué une vive réaction des syndicats et de l'opposition lundi soir.",
+        ),
+        (
+            R::Comments,
+            "Kommentare (3)",
+            "Kommentare des Ministers zur Reform lösten am Montagabend heftige Reaktionen der Gewerkschaften und der Opposition aus.",
+        ),
+        (
+            R::Comments,
+            "Comentarios (3)",
+            "Comentarios del ministro sobre la reforma provocaron el lunes una fuerte reacción de los sindicatos y de la oposición.",
+        ),
+        (
+            R::Comments,
+            "Comentários (3)",
+            "Comentários do ministro sobre a reforma provocaram na segunda-feira uma forte reação dos sindicatos e da oposição.",
+        ),
+        (
+            R::Comments,
+            "Commenti (3)",
+            "Commenti del ministro sulla riforma hanno provocato lunedì una forte reazione dei sindacati e dell'opposizione politica.",
+        ),
+        (
+            R::Comments,
+            "Kommentarer (3)",
+            "Kommentarer från ministern om reformen väckte på måndagen starka reaktioner från facket och oppositionen i riksdagen.",
+        ),
+        (
+            R::Comments,
+            "Комментарии (3)",
+            "Комментарии министра о реформе вызвали в понедельник резкую реакцию профсоюзов и оппозиции в парламенте страны.",
+        ),
+        (
+            R::Cookie,
+            "Nous utilisons des cookies pour améliorer votre expérience.",
+            "La boulangerie vend des biscuits au beurre depuis 1920, selon son propriétaire.",
+        ),
+        (
+            R::Cookie,
+            "Wir verwenden Cookies, um Ihr Erlebnis zu verbessern.",
+            "Die Bäckerei verkauft seit 1920 Butterkekse, sagte ihr Besitzer am Montag.",
+        ),
+        (
+            R::Cookie,
+            "Utilizamos cookies para mejorar su experiencia.",
+            "La panadería vende galletas de mantequilla desde 1920, según su propietario.",
+        ),
+        (
+            R::Cookie,
+            "Usamos cookies para melhorar a sua experiência.",
+            "A padaria vende biscoitos de manteiga desde 1920, segundo o seu proprietário.",
+        ),
+        (
+            R::Cookie,
+            "Utilizziamo i cookie per migliorare la tua esperienza.",
+            "La panetteria vende biscotti al burro dal 1920, secondo il suo proprietario.",
+        ),
+        (
+            R::Cookie,
+            "Vi använder cookies för att förbättra din upplevelse.",
+            "Bageriet har sålt smörkakor sedan 1920, enligt ägaren.",
+        ),
+        (
+            R::Cookie,
+            "Мы используем cookie-файлы для улучшения работы сайта.",
+            "Пекарня продает песочное печенье с 1920 года, сообщил ее владелец.",
+        ),
+    ];
+
+    #[test]
+    fn structural_families_in_every_language() {
+        for (want, pos, neg) in CASES_I18N {
+            assert_eq!(v(pos), Some(*want), "should remove: {pos}");
+            assert_eq!(v(neg), None, "should keep: {neg}");
+        }
+    }
+
     #[test]
     fn phrase_families_positive_and_negative() {
         for (want, pos, neg) in CASES {
             assert_eq!(v(pos), Some(*want), "should remove: {pos}");
             assert_eq!(v(neg), None, "should keep: {neg}");
+        }
+    }
+
+    #[test]
+    fn phrases_are_lowercase_and_indexable() {
+        for fam in FAMILIES {
+            for p in fam.phrases {
+                assert!(p.len() >= 2 && p.to_lowercase() == *p, "{p:?}");
+            }
         }
     }
 

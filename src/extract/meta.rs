@@ -322,7 +322,7 @@ fn names(v: &Value) -> Option<String> {
 pub fn language(blocks: &[String]) -> Option<String> {
     // whatlang's cost grows with the text; a couple of hundred bytes of prose settle the
     // language. Prose blocks first: headings and labels are often English on any site.
-    const SAMPLE_BYTES: usize = 220;
+    const SAMPLE_BYTES: usize = 256;
     let mut sample = String::with_capacity(SAMPLE_BYTES + 8);
     let prose = blocks.iter().filter(|b| b.len() >= 80);
     for b in prose.chain(blocks.iter().filter(|b| b.len() < 80)) {

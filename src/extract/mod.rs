@@ -291,10 +291,16 @@ fn nfc(s: &str) -> String {
     }
 }
 
-/// Collapses every whitespace run (including NBSP) into one space and trims.
+/// Collapses every run of whitespace (including NBSP) and control characters into one space,
+/// and trims.
 pub(crate) fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+    // Control characters (stray C0/C1 bytes of a mis-declared page) separate words too, so
+    // none reaches the stored text.
+    for word in s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }

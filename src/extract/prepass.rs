@@ -78,6 +78,7 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
     let mut dropped = 0usize;
     let mut name = String::new();
     let mut pending_ws = false;
+    let mut furniture_closes = true;
     let mut prev_block = true;
     let mut key = String::new();
     let mut i = 0;
@@ -167,11 +168,14 @@ pub fn clean(input: &str, keep_all_attrs: bool) -> Prepassed {
                 i = after;
                 continue;
             }
-            Class::DropFurniture => {
+            Class::DropFurniture if furniture_closes => {
                 if let Some((_, after)) = find_close(input, &name, tag.end, true) {
                     i = after;
                     continue;
                 }
+                // Unbalanced markup: searching again for every later start tag would make
+                // the pass quadratic, so furniture is left to the later stages from here on.
+                furniture_closes = false;
             }
             Class::DropVoid => {
                 i = tag.end;
@@ -574,6 +578,13 @@ mod tests {
         assert_eq!(p.html.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(p.html.matches("</div>").count(), MAX_DEPTH);
         assert!(p.html.contains("deep text"));
+    }
+
+    #[test]
+    fn unbalanced_furniture_stays_linear() {
+        let page = "<nav>menu <p>text</p>".repeat(50_000);
+        let p = clean(&page, false);
+        assert!(p.html.contains("<nav>menu"));
     }
 
     #[test]
