@@ -270,6 +270,47 @@ mod tests {
     }
 
     #[test]
+    fn explain_accounts_for_every_line_that_left_the_page() {
+        // The Swedish seed page: bio, date line, byline, captions, support appeal and tags sit
+        // around the content block, nav and footer are dropped before parsing.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/seed-site/site/articles/burkina-faso-further-russian-assistance.html"
+        );
+        let html = std::fs::read_to_string(path).unwrap();
+        let ex = Extractor::new(&ExtractConfig::default()).unwrap();
+        let plain = ex.extract(&html, None).unwrap();
+        let (article, removed) = ex.extract_explained(&html, None).unwrap();
+        assert_eq!(article, plain, "explaining must not change the output");
+        let mut buf = Vec::new();
+        write_explanation(&mut buf, &article, &removed).unwrap();
+        let report = String::from_utf8(buf).unwrap();
+        for line in [
+            "removed [nav] Home World Africa Politics Opinion Subscribe",
+            "removed [promo] Du kan stötta Newsvoice via MediaLinq",
+            "removed [tags] Tags: Burkina Faso",
+            "removed [date] publicerad 21 juni 2024",
+            "removed [caption] Wagnergruppen i Afrika, september 2023.",
+            "removed [share] Share this article",
+        ] {
+            assert!(report.contains(line), "missing {line:?} in:\n{report}");
+        }
+        assert!(report.contains("removed [bio] Baya Osborn"), "{report}");
+        // Every removed line really is absent from the text.
+        let text = article.text();
+        for r in &removed {
+            assert!(
+                !text.contains(&r.text)
+                    || r.reason == crate::extract::RemovalReason::Outside
+                        && r.text == article.title,
+                "{} [{}] is still in the text",
+                r.text,
+                r.reason
+            );
+        }
+    }
+
+    #[test]
     fn batch_writes_texts_and_timings() {
         let dir = std::env::temp_dir().join(format!("newsd-clean-test-{}", std::process::id()));
         let (inp, out) = (dir.join("in"), dir.join("out"));

@@ -235,7 +235,43 @@ pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawB
         .forced_root
         .map(|r| r as usize)
         .unwrap_or_else(|| choose_root(dom, &good, &bad, &junk));
+    let mut explain = explain;
+    if let Some(out) = explain.as_deref_mut() {
+        explain_outside(dom, root, &junk, out);
+    }
     emit(dom, root, &junk, explain)
+}
+
+/// For `--explain`: every block outside the chosen root, with its chrome verdict when it has
+/// one. Ancestors of the root are walked into; any other element is reported whole.
+fn explain_outside(dom: &Dom, root: usize, junk: &[Option<RemovalReason>], out: &mut Vec<Removal>) {
+    let n = dom.nodes.len();
+    let root_end = dom.nodes[root].end as usize;
+    let mut i = 0;
+    while i < n {
+        let node = &dom.nodes[i];
+        let end = (node.end as usize).max(i + 1);
+        if i == root || node.tag == Tag::Head {
+            i = if i == root { root_end } else { end };
+            continue;
+        }
+        if i < root && end >= root_end {
+            i += 1; // an ancestor of the root: look at its other children
+            continue;
+        }
+        if node.tag == Tag::Text || node.tag.is_block() || junk[i].is_some() {
+            let text = dom.subtree_text(i);
+            if !text.is_empty() {
+                out.push(Removal {
+                    reason: junk[i].unwrap_or(RemovalReason::Outside),
+                    text,
+                });
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
 }
 
 fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReason>]) -> usize {

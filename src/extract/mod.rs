@@ -102,6 +102,8 @@ pub enum RemovalReason {
     Cookie,
     SiteRule,
     Duplicate,
+    /// Not inside the block chosen as the article (sidebars, headers, widgets, footers).
+    Outside,
 }
 
 impl fmt::Display for RemovalReason {
@@ -126,6 +128,7 @@ impl fmt::Display for RemovalReason {
             RemovalReason::Cookie => "cookie notice",
             RemovalReason::SiteRule => "site rule",
             RemovalReason::Duplicate => "duplicate block",
+            RemovalReason::Outside => "outside the article",
         })
     }
 }
@@ -224,6 +227,9 @@ impl Extractor {
             return Err(ExtractError::NoContent);
         }
         let rule = self.rule_for(page_url);
+        if let Some(out) = explain.as_deref_mut() {
+            explain_furniture(html, out);
+        }
         let pre = prepass::clean(html, rule.is_some());
         let mut doc = Html::parse_document(&pre.html);
         if let Some(rule) = rule {
@@ -232,6 +238,17 @@ impl Extractor {
                 doomed.extend(doc.select(sel).map(|e| e.id()));
             }
             for id in doomed {
+                if let Some(out) = explain.as_deref_mut()
+                    && let Some(el) = doc.tree.get(id).and_then(scraper::ElementRef::wrap)
+                {
+                    let text = collapse_ws(&el.text().collect::<String>());
+                    if !text.is_empty() {
+                        out.push(Removal {
+                            reason: RemovalReason::SiteRule,
+                            text,
+                        });
+                    }
+                }
                 if let Some(mut node) = doc.tree.get_mut(id) {
                     node.detach();
                 }
@@ -293,6 +310,33 @@ fn nfc(s: &str) -> String {
 
 /// Collapses every run of whitespace (including NBSP) and control characters into one space,
 /// and trims.
+/// For `--explain` only: the text of the `<nav>` and `<footer>` elements the pre-pass drops
+/// before parsing (they never reach the tree, so nothing else can report them). Costs a
+/// second parse, which is why the normal path never does it.
+fn explain_furniture(html: &str, out: &mut Vec<Removal>) {
+    static FURNITURE: std::sync::LazyLock<scraper::Selector> = std::sync::LazyLock::new(|| {
+        scraper::Selector::parse("nav, footer").expect("static selector")
+    });
+    let doc = Html::parse_document(prepass::truncate_for_explain(html));
+    for el in doc.select(&FURNITURE) {
+        // Nested furniture is reported with its outermost element.
+        if el
+            .ancestors()
+            .filter_map(scraper::ElementRef::wrap)
+            .any(|a| matches!(a.value().name(), "nav" | "footer"))
+        {
+            continue;
+        }
+        let text = collapse_ws(&el.text().collect::<Vec<_>>().join(" "));
+        if !text.is_empty() {
+            out.push(Removal {
+                reason: RemovalReason::Nav,
+                text,
+            });
+        }
+    }
+}
+
 pub(crate) fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     // Control characters (stray C0/C1 bytes of a mis-declared page) separate words too, so
