@@ -205,7 +205,13 @@ impl Config {
     }
 
     fn from_raw(raw: RawConfig, path: Option<PathBuf>, base: &Path) -> Config {
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let resolve = |p: PathBuf| {
+            if p.is_absolute() {
+                p
+            } else {
+                normalize(&base.join(p))
+            }
+        };
         let mut store = raw.store;
         store.data_dir = resolve(store.data_dir);
         Config {
@@ -381,6 +387,29 @@ impl Config {
     }
 }
 
+/// Removes `.` and resolvable `..` components without touching the file system, so
+/// messages say `data`, not `config/../data`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 /// A feed URL must be absolute http(s).
 fn feed_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
@@ -435,7 +464,10 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert!(feeds.len() >= 12, "starter list has {} feeds", feeds.len());
         assert!(!cfg.fetch.allow_private_networks);
-        assert_eq!(cfg.store.data_dir, path.parent().unwrap().join("../data"));
+        assert_eq!(
+            cfg.store.data_dir,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+        );
     }
 
     #[test]

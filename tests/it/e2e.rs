@@ -138,13 +138,7 @@ fn one_pass_over_the_seed_site_stores_each_story_once() {
     let s = seed();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &s.feeds, "");
-    let out = newsd(&config, &["once"]);
-    assert_ok(&out);
-    assert!(
-        stderr(&out).contains("5 stored, 2 duplicates"),
-        "{}",
-        stderr(&out)
-    );
+    once_logs(&config, "5 stored, 2 duplicates");
 
     let export_dir = dir.path().join("export");
     let lines = export(&config, &export_dir);
@@ -163,13 +157,7 @@ fn one_pass_over_the_seed_site_stores_each_story_once() {
 
     // Pass 2: conditional requests, no page fetched, nothing added.
     s.server.clear_log();
-    let out = newsd(&config, &["once"]);
-    assert_ok(&out);
-    assert!(
-        stderr(&out).contains("0 stored, 0 duplicates"),
-        "{}",
-        stderr(&out)
-    );
+    once_logs(&config, "0 stored, 0 duplicates");
     let log = s.server.log();
     assert_eq!(log.len(), 3, "only the three feeds are requested: {log:#?}");
     for seen in &log {
@@ -320,13 +308,7 @@ fn a_copy_arriving_after_a_restart_is_still_caught() {
     assert_ok(&newsd(&config, &["once"]));
     // Process 2, a fresh start on the same store, sees only the copies.
     let config = write_config(dir.path(), &[s.url_of("/feeds/wire.atom")], "");
-    let out = newsd(&config, &["once"]);
-    assert_ok(&out);
-    assert!(
-        stderr(&out).contains("0 stored, 2 duplicates"),
-        "{}",
-        stderr(&out)
-    );
+    once_logs(&config, "0 stored, 2 duplicates");
     let lines = export(&config, &dir.path().join("export"));
     assert_eq!(lines.len(), 5);
     let copies: usize = lines

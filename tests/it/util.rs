@@ -37,6 +37,16 @@ pub fn assert_ok(o: &Output) {
     );
 }
 
+/// Runs `newsd once`, asserts it succeeded and its stderr contains `needle`; returns stderr.
+#[track_caller]
+pub fn once_logs(config: &Path, needle: &str) -> String {
+    let out = newsd(config, &["once"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    err
+}
+
 /// A config for tests: private networks allowed (the fixtures are on 127.0.0.1), no
 /// politeness delay, the given feeds inline.
 pub fn write_config(dir: &Path, feeds: &[String], extra: &str) -> PathBuf {
