@@ -38,7 +38,8 @@ PY
       python3 "$SHARED/bench/dedup/make_corpus.py" --n "$N" --out "$CORPUS" \
         --bases-file "$SHARED/bench/dedup/bases-wcxb-dev-articles.json"
     fi
-    python3 -c "import json,sys; [print(sys.argv[1]+'/articles/'+json.loads(l)['id']+'.txt') for l in open(sys.argv[1]+'/labels.jsonl')]" "$CORPUS" > "$CORPUS/list.txt"
+    # Ingestion order; entries are relative to the list file's folder.
+    python3 -c "import json,sys; [print('articles/'+json.loads(l)['id']+'.txt') for l in open(sys.argv[1]+'/labels.jsonl')]" "$CORPUS" > "$CORPUS/list.txt"
     "$NEWSD" dedup --list "$CORPUS/list.txt" > "$OUT/dedup$N.pred.jsonl"
     python3 "$SHARED/bench/dedup/score.py" "$CORPUS/labels.jsonl" "$OUT/dedup$N.pred.jsonl"
     ;;
