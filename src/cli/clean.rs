@@ -43,7 +43,13 @@ pub struct CleanArgs {
     pub batch: Option<Vec<PathBuf>>,
 }
 
-pub fn run(args: &CleanArgs, extractor: &Extractor) -> anyhow::Result<()> {
+/// Runs `newsd clean`; a URL input is fetched with `fetch` (the loaded config's `[fetch]`
+/// section: same client, limits and egress guard as the daemon).
+pub fn run(
+    args: &CleanArgs,
+    extractor: &Extractor,
+    fetch: &crate::fetch::FetchConfig,
+) -> anyhow::Result<()> {
     if let Some(dirs) = &args.batch {
         let [input, output] = dirs.as_slice() else {
             bail!("--batch takes IN_DIR and OUT_DIR");
@@ -58,7 +64,7 @@ pub fn run(args: &CleanArgs, extractor: &Extractor) -> anyhow::Result<()> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"));
     let (bytes, content_type) = match &fetched_url {
-        Some(u) => crate::cli::fetch_url(u).with_context(|| format!("fetching {u}"))?,
+        Some(u) => crate::cli::fetch_url(u, fetch).with_context(|| format!("fetching {u}"))?,
         None if input == "-" => {
             let mut buf = Vec::new();
             std::io::stdin()

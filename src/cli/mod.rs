@@ -175,7 +175,6 @@ pub fn init_logging(format: LogFormat, level: &str) {
 /// Runs the parsed command.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let cfg = cli.load_config()?;
-    let _ = FETCH_CONFIG.set(cfg.fetch.clone());
     // One-shot tools keep quiet unless asked; the daemon logs at the configured level.
     let quiet =
         matches!(cli.command, Command::Clean(_) | Command::Dedup(_)) && cli.log_level.is_none();
@@ -186,7 +185,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Validate => validate(&cfg),
         Command::Clean(args) => {
             let extractor = crate::extract::Extractor::new(&cfg.extract)?;
-            clean::run(args, &extractor)
+            clean::run(args, &extractor, &cfg.fetch)
         }
         Command::Dedup(args) => dedup::run(args, &cfg.dedup),
         Command::Export { out } => inspect::export(&cfg, out),
@@ -260,13 +259,12 @@ fn validate(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `[fetch]` section of the config the command runs with, for [`fetch_url`].
-static FETCH_CONFIG: std::sync::OnceLock<crate::fetch::FetchConfig> = std::sync::OnceLock::new();
-
 /// Fetches one page for `newsd clean URL`, through the same client, limits and egress guard
-/// as the daemon, configured by the loaded config's `[fetch]` section.
-pub fn fetch_url(url: &url::Url) -> anyhow::Result<(Vec<u8>, Option<String>)> {
-    let cfg = FETCH_CONFIG.get_or_init(crate::fetch::FetchConfig::default);
+/// as the daemon.
+pub fn fetch_url(
+    url: &url::Url,
+    cfg: &crate::fetch::FetchConfig,
+) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     let fetcher = crate::fetch::Fetcher::new(cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

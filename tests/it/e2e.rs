@@ -317,3 +317,23 @@ fn a_copy_arriving_after_a_restart_is_still_caught() {
         .sum();
     assert_eq!(copies, 2);
 }
+
+#[test]
+fn clean_fetches_a_url_with_the_configured_client_and_guard() {
+    let s = seed();
+    let page = s.url_of("/articles/traore-moscow-visit.html");
+    let expected =
+        std::fs::read_to_string(seed_dir().join("expected/traore-moscow-visit.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped default keeps the guard on: a loopback page is refused.
+    let guarded = dir.path().join("guarded.toml");
+    std::fs::write(&guarded, "[store]\ndata_dir = \"data\"\n").unwrap();
+    let out = newsd(&guarded, &["clean", &page]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("egress guard"), "{}", stderr(&out));
+    // The config's [fetch] section opens it, and the text is the seed's.
+    let config = write_config(dir.path(), &[], "");
+    let out = newsd(&config, &["clean", &page]);
+    assert_ok(&out);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
