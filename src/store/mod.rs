@@ -13,7 +13,7 @@
 //! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
-//! | `meta_schema` | `version`, `next_seq` | u32 BE, u64 BE |
+//! | `meta_schema` | `version`, `next_seq`, `duplicates` | u32 BE, u64 BE, u64 BE |
 //!
 //! Everything one article touches is written in ONE transaction, the seq counter included,
 //! so a crash can neither leave half an article nor reuse or skip a seq. The store does not
@@ -167,6 +167,9 @@ pub struct Store {
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
+/// Copies recorded so far; kept in the same transaction as each record so `stats` need not
+/// read every article's metadata.
+const DUPLICATES: &[u8] = b"duplicates";
 const VERSION: &[u8] = b"version";
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
@@ -318,35 +321,42 @@ impl Store {
         aliases: &[String],
     ) -> Result<String, StoreError> {
         let key = dup.url.clone();
-        let result = (&self.by_seq, &self.meta, &self.dups).transaction(|(by_seq, meta, dups)| {
-            let abort = |reason: String| ConflictableTransactionError::Abort(reason);
-            let name = by_seq
-                .get(original_seq.to_be_bytes())?
-                .ok_or_else(|| abort(format!("no article with seq {original_seq}")))?;
-            let raw = meta
-                .get(&name)?
-                .ok_or_else(|| abort("original has no metadata".into()))?;
-            let mut record: ArticleRecord =
-                serde_json::from_slice(&raw).map_err(|e| abort(e.to_string()))?;
-            record.duplicates.push(DuplicateRecord {
-                original: None,
-                ..dup.clone()
-            });
-            meta.insert(
-                &name,
-                serde_json::to_vec(&record).map_err(|e| abort(e.to_string()))?,
-            )?;
-            let stored = DuplicateRecord {
-                original: Some(record.name.clone()),
-                ..dup.clone()
-            };
-            let stored = serde_json::to_vec(&stored).map_err(|e| abort(e.to_string()))?;
-            dups.insert(dup.url.as_bytes(), stored.clone())?;
-            for alias in aliases {
-                dups.insert(alias.as_bytes(), stored.clone())?;
-            }
-            Ok(record.name)
-        });
+        let result = (&self.by_seq, &self.meta, &self.dups, &self.schema).transaction(
+            |(by_seq, meta, dups, schema)| {
+                let abort = |reason: String| ConflictableTransactionError::Abort(reason);
+                let name = by_seq
+                    .get(original_seq.to_be_bytes())?
+                    .ok_or_else(|| abort(format!("no article with seq {original_seq}")))?;
+                let raw = meta
+                    .get(&name)?
+                    .ok_or_else(|| abort("original has no metadata".into()))?;
+                let mut record: ArticleRecord =
+                    serde_json::from_slice(&raw).map_err(|e| abort(e.to_string()))?;
+                record.duplicates.push(DuplicateRecord {
+                    original: None,
+                    ..dup.clone()
+                });
+                meta.insert(
+                    &name,
+                    serde_json::to_vec(&record).map_err(|e| abort(e.to_string()))?,
+                )?;
+                let stored = DuplicateRecord {
+                    original: Some(record.name.clone()),
+                    ..dup.clone()
+                };
+                let stored = serde_json::to_vec(&stored).map_err(|e| abort(e.to_string()))?;
+                dups.insert(dup.url.as_bytes(), stored.clone())?;
+                for alias in aliases {
+                    dups.insert(alias.as_bytes(), stored.clone())?;
+                }
+                let count = schema
+                    .get(DUPLICATES)?
+                    .and_then(|v| be_u64(&v))
+                    .unwrap_or(0);
+                schema.insert(DUPLICATES, &(count + 1).to_be_bytes())?;
+                Ok(record.name)
+            },
+        );
         tx_result(result, &key)
     }
 
@@ -451,21 +461,16 @@ impl Store {
     }
 
     pub fn stats(&self) -> Result<Stats, StoreError> {
-        let duplicates = self
-            .records()
-            .map(|r| r.map(|r| r.duplicates.len() as u64))
-            .sum::<Result<u64, _>>()?;
+        let counter = |key: &[u8]| -> Result<u64, StoreError> {
+            Ok(self.schema.get(key)?.and_then(|v| be_u64(&v)).unwrap_or(0))
+        };
         Ok(Stats {
             articles: self.by_seq.len() as u64,
-            duplicates,
+            duplicates: counter(DUPLICATES)?,
             urls: self.urls.len() as u64,
             feeds: self.feeds.len() as u64,
             rejects: self.rejects.len() as u64,
-            next_seq: self
-                .schema
-                .get(NEXT_SEQ)?
-                .and_then(|v| be_u64(&v))
-                .unwrap_or(0),
+            next_seq: counter(NEXT_SEQ)?,
             size_on_disk_bytes: self.db.size_on_disk()?,
         })
     }
@@ -648,6 +653,7 @@ mod tests {
         };
         assert!(store.record_duplicate(99, missing, &[]).is_err());
         assert_eq!(store.known("http://c.example/x").unwrap(), None);
+        assert_eq!(store.stats().unwrap().duplicates, 1, "the aborted record is not counted");
     }
 
     #[test]
