@@ -653,7 +653,11 @@ mod tests {
         };
         assert!(store.record_duplicate(99, missing, &[]).is_err());
         assert_eq!(store.known("http://c.example/x").unwrap(), None);
-        assert_eq!(store.stats().unwrap().duplicates, 1, "the aborted record is not counted");
+        assert_eq!(
+            store.stats().unwrap().duplicates,
+            1,
+            "the aborted record is not counted"
+        );
     }
 
     #[test]

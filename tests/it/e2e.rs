@@ -211,7 +211,7 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
     let s = seed();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &s.feeds, "");
-    let run = |s: &Seed| {
+    let run = || {
         let mut child = Command::new(newsd_bin())
             .arg("--config")
             .arg(&config)
@@ -233,7 +233,6 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
                 }
             }
         });
-        let _ = s;
         (child, rx)
     };
     // Wait (bounded) until the log says what we wait for.
@@ -272,7 +271,7 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
         }
     };
 
-    let (mut child, rx) = run(&s);
+    let (mut child, rx) = run();
     wait_for(&rx, "\"feed_polled\"", 3);
     let status = sigterm_and_wait(&mut child);
     assert!(status.success(), "exit status {status:?}");
@@ -287,7 +286,7 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
 
     // A restart resumes the persisted schedule: no feed is due, nothing is fetched.
     s.server.clear_log();
-    let (mut child, rx) = run(&s);
+    let (mut child, rx) = run();
     wait_for(&rx, "\"started\"", 1);
     std::thread::sleep(Duration::from_millis(500));
     let status = sigterm_and_wait(&mut child);

@@ -349,14 +349,12 @@ fn a_huge_feed_is_capped_to_its_newest_items() {
         .collect();
     s.route("/huge.xml", 200, "application/rss+xml", rss(&items));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[s.url("/huge.xml")], "");
-    std::fs::write(
-        &config,
-        std::fs::read_to_string(&config)
-            .unwrap()
-            .replace("[fetch]\n", "[fetch]\nmax_feed_items = 10\n"),
-    )
-    .unwrap();
+    let config = write_config_with(
+        dir.path(),
+        &[s.url("/huge.xml")],
+        &[("max_feed_items", "10")],
+        "",
+    );
     assert_ok(&newsd(&config, &["once"]));
     let pages = s
         .log()
@@ -414,9 +412,7 @@ fn broken_but_repairable_feeds_are_kept() {
         &[s.url("/amp.xml"), s.url("/byte.xml"), s.url("/latin.xml")],
         "",
     );
-    let out = newsd(&config, &["once"]);
-    assert_ok(&out);
-    assert!(stderr(&out).contains("3 stored"), "{}", stderr(&out));
+    once_logs(&config, "3 stored");
 }
 
 #[test]
@@ -490,15 +486,12 @@ fn fifty_feeds_on_one_host_respect_concurrency_and_delay() {
         feeds.push(s.url(&path));
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &feeds, "");
-    // write_config sets per_host_concurrency = 2; add a delay.
-    std::fs::write(
-        &config,
-        std::fs::read_to_string(&config)
-            .unwrap()
-            .replace("per_host_delay_ms = 0", "per_host_delay_ms = 20"),
-    )
-    .unwrap();
+    let config = write_config_with(
+        dir.path(),
+        &feeds,
+        &[("per_host_concurrency", "2"), ("per_host_delay_ms", "20")],
+        "",
+    );
     let mut cfg = newsd::config::Config::load(&config, &Default::default()).unwrap();
     cfg.daemon.max_concurrent_feeds = 16;
     let (specs, problems) = cfg.load_feeds();

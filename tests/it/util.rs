@@ -50,9 +50,33 @@ pub fn once_logs(config: &Path, needle: &str) -> String {
 /// A config for tests: private networks allowed (the fixtures are on 127.0.0.1), no
 /// politeness delay, the given feeds inline.
 pub fn write_config(dir: &Path, feeds: &[String], extra: &str) -> PathBuf {
-    let mut s = String::from(
-        "[store]\ndata_dir = \"data\"\n\n[fetch]\nallow_private_networks = true\nper_host_delay_ms = 0\nper_host_concurrency = 2\nrequest_timeout_secs = 10\n\n[daemon]\ndrain_timeout_secs = 5\n\n",
-    );
+    write_config_with(dir, feeds, &[], extra)
+}
+
+/// [`write_config`] with `[fetch]` keys set or overridden, e.g. `("max_feed_items", "10")`.
+pub fn write_config_with(
+    dir: &Path,
+    feeds: &[String],
+    fetch: &[(&str, &str)],
+    extra: &str,
+) -> PathBuf {
+    let mut fetch_keys = vec![
+        ("allow_private_networks", "true"),
+        ("per_host_delay_ms", "0"),
+        ("per_host_concurrency", "2"),
+        ("request_timeout_secs", "10"),
+    ];
+    for (k, v) in fetch {
+        match fetch_keys.iter_mut().find(|(key, _)| key == k) {
+            Some(entry) => entry.1 = v,
+            None => fetch_keys.push((k, v)),
+        }
+    }
+    let mut s = String::from("[store]\ndata_dir = \"data\"\n\n[fetch]\n");
+    for (k, v) in fetch_keys {
+        s.push_str(&format!("{k} = {v}\n"));
+    }
+    s.push_str("\n[daemon]\ndrain_timeout_secs = 5\n\n");
     s.push_str(extra);
     for f in feeds {
         s.push_str(&format!("\n[[feeds]]\nurl = \"{f}\"\n"));
