@@ -12,7 +12,8 @@
 //!   │          │          │        │        │          │          │        │
 //!   │          │          │        │        │          │          │        └ sled: articles, meta, by_seq, urls,
 //!   │          │          │        │        │          │          │          dups, sigs, lsh, feeds, rejects
-//!   │          │          │        │        │          │          └ shingles → MinHash → LSH bands; verdict
+//!   │          │          │        │        │          │          └ shingles → MinHash → LSH bands; verdict;
+//!   │          │          │        │        │          │            same wording? the texts settle it
 //!   │          │          │        │        │          └ HTML → CleanArticle (sync, blocking pool)
 //!   │          │          │        │        └ canonical URL, article id and name
 //!   │          │          │        └ feed bytes → ParsedFeed (repair, depth check, feed-rs)
@@ -22,7 +23,8 @@
 //! ```
 //!
 //! [`pipeline`] is the only module that knows several stages: it runs page workers over a
-//! bounded queue and one writer thread that performs "duplicate?" and "insert" together.
+//! bounded queue and one writer thread that performs "duplicate?" and "insert" together (reading
+//! a candidate original's text back when the template check needs it).
 //! [`daemon`] schedules polls, reloads feed lists, and drains on shutdown. [`cli`] holds one
 //! function per command; `main.rs` maps errors to exit codes.
 //!

@@ -542,16 +542,41 @@ fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome,
         return Ok(ItemOutcome::Known);
     }
     let band_keys = engine.band_keys(&p.fingerprint);
-    let mut best: Option<(u64, f64)> = None;
+    let mut copies: Vec<(u64, f64, bool)> = Vec::new();
     for (seq, bytes) in store.candidates(&band_keys)? {
         let Ok(old) = Fingerprint::from_bytes(&bytes) else {
             warn!(event = "store_error", seq, "unreadable fingerprint skipped");
             continue;
         };
         let cmp = engine.compare(&p.fingerprint, &old);
-        if cmp.is_duplicate && best.is_none_or(|(_, s)| cmp.similarity > s) {
-            best = Some((seq, cmp.similarity));
+        if cmp.is_duplicate {
+            copies.push((seq, cmp.similarity, cmp.needs_text_check));
         }
+    }
+    // Best first (ties to the earliest: candidates come in seq order and the sort is stable);
+    // the first that survives the template check, if it needs it, is the original.
+    copies.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // Stored texts are the headline line, then the body.
+    fn body(text: &str) -> &str {
+        text.split_once('\n').map_or("", |(_, body)| body)
+    }
+    let mut best = None;
+    for (seq, similarity, check) in copies {
+        if check
+            && let Some(old) = store.text_by_seq(seq)?
+            && let Some(swaps) = engine.template_swaps(body(&p.text), body(&old))
+        {
+            debug!(
+                event = "article_template",
+                seq,
+                names = swaps.names,
+                numbers = swaps.numbers,
+                "same wording as a stored article with other names or figures: not a copy"
+            );
+            continue;
+        }
+        best = Some((seq, similarity));
+        break;
     }
     let now = Utc::now().to_rfc3339();
     if let Some((seq, similarity)) = best {

@@ -3,18 +3,21 @@
 use super::DedupError;
 use super::minhash::{LEAD_LEN, SIG_LEN};
 
-/// Current byte format. Version 2, little-endian:
-/// `[2][shingle_words: u8][shingles: u32][lead len: u8][facts len: u32]`
-/// `[head words len: u8][head names len: u8][head numbers len: u8]`
+/// Current byte format. Version 3, little-endian:
+/// `[3][shingle_words: u8][shingles: u32][lead len: u8][facts len: u32]`
+/// `[head words len: u8][head names len: u8][head numbers len: u8][tokens: u32][wording: u32]`
 /// `[sig: 128 × u16][lead: u16 × lead len][head words: u16 × len]`
 /// `[facts: u32 × facts len][head names: u32 × len][head numbers: u32 × len]`
 ///
-/// Version 1 (no headline; the same layout without the three headline counts and lists) is
-/// still read, as a fingerprint without a headline: the headline check never fires against
-/// it, so stores written before version 2 keep working and only lose that check.
-const VERSION: u8 = 2;
+/// Older versions are still read, so stores written by them keep working and only lose the
+/// checks their fingerprints lack: version 2 (no shape: the same layout without the two
+/// shape hashes) as a fingerprint the template check never fires against, version 1 (no
+/// headline either: no headline counts and lists) as one the headline check never fires
+/// against either.
+const VERSION: u8 = 3;
 const HEADER_V1: usize = 1 + 1 + 4 + 1 + 4;
-const HEADER: usize = HEADER_V1 + 3;
+const HEADER_V2: usize = HEADER_V1 + 3;
+const HEADER: usize = HEADER_V2 + 8;
 /// Headline lists are cut to this many entries (a real headline has a dozen words).
 pub(crate) const MAX_HEAD: usize = u8::MAX as usize;
 
@@ -38,6 +41,17 @@ pub struct Fingerprint {
     pub(crate) head_names: Vec<u32>,
     /// Headline number facts, hashed as body facts are: sorted, distinct, at most [`MAX_HEAD`].
     pub(crate) head_numbers: Vec<u32>,
+    /// The body's [`Shape`](super::text::Shape), top 32 bits of each hash; `None` when read
+    /// from a version without it.
+    pub(crate) shape: Option<Shape>,
+}
+
+/// Top halves of the two hashes of a body's [`text::Shape`](super::text::Shape): equal
+/// wording and other tokens mean the bodies differ only in names and figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub tokens: u32,
+    pub wording: u32,
 }
 
 /// A borrowed fingerprint, so the index can compare against its flat arrays without copying.
@@ -51,6 +65,7 @@ pub(crate) struct View<'a> {
     pub head_words: &'a [u16],
     pub head_names: &'a [u32],
     pub head_numbers: &'a [u32],
+    pub shape: Option<Shape>,
 }
 
 impl Fingerprint {
@@ -64,6 +79,7 @@ impl Fingerprint {
             head_words: &self.head_words,
             head_names: &self.head_names,
             head_numbers: &self.head_numbers,
+            shape: self.shape,
         }
     }
 
@@ -85,11 +101,15 @@ impl Fingerprint {
     /// Encodes the fingerprint (about 350 bytes plus 4 per fact); the first byte is the
     /// format version.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let len = HEADER
+        let (version, header) = match self.shape {
+            Some(_) => (VERSION, HEADER),
+            None => (2, HEADER_V2),
+        };
+        let len = header
             + 2 * (SIG_LEN + self.lead.len() + self.head_words.len())
             + 4 * (self.facts.len() + self.head_names.len() + self.head_numbers.len());
         let mut out = Vec::with_capacity(len);
-        out.push(VERSION);
+        out.push(version);
         out.push(self.shingle_words);
         out.extend_from_slice(&self.shingles.to_le_bytes());
         out.push(self.lead.len() as u8);
@@ -102,6 +122,11 @@ impl Fingerprint {
             self.head_numbers.len(),
         ] {
             out.push(n as u8);
+        }
+        // A fingerprint decoded from version 1 or 2 has no shape and is written as version 2.
+        if let Some(shape) = self.shape {
+            out.extend_from_slice(&shape.tokens.to_le_bytes());
+            out.extend_from_slice(&shape.wording.to_le_bytes());
         }
         for v in self.sig.iter().chain(&self.lead).chain(&self.head_words) {
             out.extend_from_slice(&v.to_le_bytes());
@@ -124,6 +149,7 @@ impl Fingerprint {
         let (&version, _) = b.split_first().ok_or(DedupError::Corrupt("empty"))?;
         let header = match version {
             1 => HEADER_V1,
+            2 => HEADER_V2,
             VERSION => HEADER,
             found => {
                 return Err(DedupError::Version {
@@ -143,6 +169,10 @@ impl Fingerprint {
         } else {
             [b[11], b[12], b[13]].map(usize::from)
         };
+        let shape = (version >= 3).then(|| Shape {
+            tokens: u32_at(14),
+            wording: u32_at(18),
+        });
         let body = &b[header..];
         let halves = 2 * (SIG_LEN + n_lead + n_words);
         if n_lead > LEAD_LEN
@@ -182,6 +212,7 @@ impl Fingerprint {
             head_words,
             head_names,
             head_numbers,
+            shape,
         })
     }
 }

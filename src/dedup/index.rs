@@ -3,8 +3,8 @@
 //! Fingerprints are kept in flat arrays (no per-article allocation) and the band keys in one
 //! open-addressing table of 8-byte entries, which is what keeps the index near 1 KB per
 //! stored article: 256 bytes of signature, up to 64 of lead, 4 per fact, the headline's words
-//! (2 bytes each) and names and numbers (4 bytes each), 36 band entries of about 12 bytes, and
-//! a 1.25× growth margin instead of `Vec`'s 2×.
+//! (2 bytes each) and names and numbers (4 bytes each), 12 of shape, 36 band entries of about
+//! 12 bytes, and a 1.25× growth margin instead of `Vec`'s 2×.
 
 use super::fingerprint::View;
 use super::minhash::SIG_LEN;
@@ -32,6 +32,7 @@ pub struct MemoryIndex {
     head_fact_ends: Vec<u32>,
     head_facts: Vec<u32>,
     head_names: Vec<u8>,
+    shapes: Vec<Option<super::fingerprint::Shape>>,
     /// Stream position (number of earlier `check_and_insert` calls) of each stored entry.
     positions: Vec<u32>,
     table: BandTable,
@@ -56,6 +57,7 @@ impl MemoryIndex {
             head_fact_ends: Vec::new(),
             head_facts: Vec::new(),
             head_names: Vec::new(),
+            shapes: Vec::new(),
             positions: Vec::new(),
             table: BandTable::default(),
             calls: 0,
@@ -72,7 +74,24 @@ impl MemoryIndex {
     /// duplicate, where `position` is the original's 0-based position among all calls so far
     /// (duplicates take a position too, so it is the article's place in the input stream);
     /// otherwise stores `fp` and returns `None`.
+    ///
+    /// Pairs that need the template check on their texts
+    /// ([`Comparison::needs_text_check`](super::Comparison::needs_text_check)) are taken as
+    /// copies: the index has no texts. [`check_and_insert_with`](Self::check_and_insert_with)
+    /// runs that check.
     pub fn check_and_insert(&mut self, fp: Fingerprint) -> Option<(usize, f64)> {
+        self.check_and_insert_with(fp, |_| true)
+    }
+
+    /// [`check_and_insert`](Self::check_and_insert) with the template check: when the best
+    /// candidate needs it, `confirm` gets that original's position and says whether the pair
+    /// is still a copy (see [`Engine::template_swaps`](super::Engine::template_swaps)); if not,
+    /// the next best candidate is tried, and when none is left `fp` is stored as a new article.
+    pub fn check_and_insert_with(
+        &mut self,
+        fp: Fingerprint,
+        mut confirm: impl FnMut(usize) -> bool,
+    ) -> Option<(usize, f64)> {
         let position = self.calls;
         self.calls += 1;
         let keys = self.engine.band_keys(&fp);
@@ -82,16 +101,21 @@ impl MemoryIndex {
         }
         self.candidates.sort_unstable();
         self.candidates.dedup();
-        let mut best: Option<(u32, f64)> = None;
+        let mut found: Vec<(u32, f64, bool)> = Vec::new();
         for &id in &self.candidates {
             let c = self.engine.compare_parts(fp.view(), self.view(id as usize));
-            // Candidates are visited in insertion order, so `>` keeps the earliest on ties.
-            if c.is_duplicate && best.is_none_or(|(_, s)| c.similarity > s) {
-                best = Some((id, c.similarity));
+            if c.is_duplicate {
+                found.push((id, c.similarity, c.needs_text_check));
             }
         }
-        if let Some((id, similarity)) = best {
-            return Some((self.positions[id as usize] as usize, similarity));
+        // Best first; candidates are in insertion order and the sort is stable, so ties go
+        // to the earliest.
+        found.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (id, similarity, check) in found {
+            let original = self.positions[id as usize] as usize;
+            if !check || confirm(original) {
+                return Some((original, similarity));
+            }
         }
         let id = u32::try_from(self.positions.len()).expect("more than 4 G stored articles");
         for key in keys {
@@ -105,6 +129,7 @@ impl MemoryIndex {
         extend(&mut self.head_facts, &fp.head_numbers);
         // At most MAX_HEAD (255) names: the cast is exact.
         extend(&mut self.head_names, &[fp.head_names.len() as u8]);
+        extend(&mut self.shapes, &[fp.shape]);
         extend(&mut self.shingles, &[fp.shingles]);
         extend(&mut self.shingle_words, &[fp.shingle_words]);
         extend(&mut self.lead_ends, &[self.leads.len() as u32]);
@@ -142,6 +167,7 @@ impl MemoryIndex {
             + bytes(&self.head_facts)
             + bytes(&self.head_fact_ends)
             + bytes(&self.head_names)
+            + bytes(&self.shapes)
             + bytes(&self.positions)
             + bytes(&self.candidates)
             + bytes(&self.table.slots)
@@ -163,6 +189,7 @@ impl MemoryIndex {
             head_words: &self.head_words[span(&self.head_word_ends)],
             head_names,
             head_numbers,
+            shape: self.shapes[id],
         }
     }
 }

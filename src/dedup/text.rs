@@ -28,6 +28,62 @@ pub(crate) struct Scan {
     pub tokens: Vec<u64>,
     pub facts: Vec<u32>,
     pub lead_start: Option<usize>,
+    /// Hashes of the whole token sequence and of its wording.
+    pub shape: Shape,
+    /// What each token is, recorded only when `Some` before the scan (the swap check of
+    /// `verify` needs it; fingerprinting does not).
+    pub detail: Option<Detail>,
+}
+
+/// Two hashes of a token sequence: of every token, and of its *wording*, the sequence with each
+/// run of capitalised words and figures replaced by one placeholder. Texts that differ only in
+/// their names and figures (a template story and its model) have the same wording and other
+/// tokens; a copy that inserts, deletes or rewrites an ordinary word has another wording.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub tokens: u64,
+    pub wording: u64,
+}
+
+impl Shape {
+    /// Order-dependent mix of one more value into a running hash.
+    #[inline]
+    fn mix(acc: u64, v: u64) -> u64 {
+        (acc.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// Stands for a run of capitalised words and figures in [`Shape::wording`].
+const RUN: u64 = 0x6e65_7773_645f_7275; // "newsd_ru"
+
+/// Per-token detail of a scan: the folded text and the kind of every token.
+#[derive(Debug, Default)]
+pub(crate) struct Detail {
+    /// Folded token texts, concatenated; token `i` is `text[ends[i - 1]..ends[i]]`.
+    pub text: String,
+    pub ends: Vec<u32>,
+    pub kinds: Vec<Kind>,
+}
+
+impl Detail {
+    /// Folded text of token `i`.
+    pub fn token(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+}
+
+/// What a token is to the fact check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A capitalised word that gives a name fact (wherever it is: furniture keeps its kind).
+    Name,
+    /// A digit-led token, part of a number fact.
+    Number,
+    /// Another capitalised word (starting a sentence, a function word, an initial).
+    Capital,
+    /// Anything else.
+    Word,
 }
 
 /// NFKC-normalises `text`, borrowing it when it already is.
@@ -110,7 +166,7 @@ fn push_folded(buf: &mut String, c: char) {
 
 /// Capitalised words that carry no fact: function words that start quotes or clauses,
 /// honorifics, and calendar names (every story has a Monday).
-fn is_stop(folded: &str) -> bool {
+pub(crate) fn is_stop(folded: &str) -> bool {
     matches!(
         folded,
         "a" | "an"
@@ -292,6 +348,8 @@ struct Scanner<'a> {
     digit: bool,
     sentence_start: bool,
     prev_abbrev: bool,
+    /// Whether the last token was capitalised or a figure (inside a run, for the wording).
+    in_run: bool,
     /// Digits of the number fact being read, which may span several tokens.
     number: String,
     sep: Sep,
@@ -312,6 +370,12 @@ pub(crate) fn scan(text: &str, min_block_words: usize, out: &mut Scan) {
     out.tokens.reserve(text.len() / 5);
     out.facts.clear();
     out.lead_start = None;
+    out.shape = Shape::default();
+    if let Some(d) = &mut out.detail {
+        d.text.clear();
+        d.ends.clear();
+        d.kinds.clear();
+    }
     let mut s = Scanner {
         out,
         min_block_words,
@@ -321,6 +385,7 @@ pub(crate) fn scan(text: &str, min_block_words: usize, out: &mut Scan) {
         digit: false,
         sentence_start: false,
         prev_abbrev: false,
+        in_run: false,
         number: String::new(),
         sep: Sep::default(),
     };
@@ -432,14 +497,33 @@ impl Scanner<'_> {
         self.prev_abbrev = full_stop && is_abbrev(token);
         let h = xxh3_64_with_seed(token.as_bytes(), TOKEN_SEED);
         self.out.tokens.push(h);
-        if self.digit {
+        let shape = &mut self.out.shape;
+        shape.tokens = Shape::mix(shape.tokens, h);
+        if !(self.capital || self.digit) {
+            shape.wording = Shape::mix(shape.wording, h);
+        } else if !self.in_run {
+            shape.wording = Shape::mix(shape.wording, RUN);
+        }
+        self.in_run = self.capital || self.digit;
+        let kind = if self.digit {
             self.number.push_str(token);
+            Kind::Number
         } else if self.capital
             && !self.sentence_start
             && token.chars().nth(1).is_some()
             && !is_stop(token)
         {
             self.out.facts.push((h >> 32) as u32);
+            Kind::Name
+        } else if self.capital {
+            Kind::Capital
+        } else {
+            Kind::Word
+        };
+        if let Some(d) = &mut self.out.detail {
+            d.text.push_str(token);
+            d.ends.push(d.text.len() as u32);
+            d.kinds.push(kind);
         }
     }
 
@@ -559,6 +643,37 @@ mod tests {
                 number("1250")
             ])
         );
+    }
+
+    #[test]
+    fn wording_leaves_out_names_and_figures_only() {
+        let shape = |text: &str| {
+            let mut s = Scan::default();
+            scan(&nfkc(text), 0, &mut s);
+            s.shape
+        };
+        let model = shape("Acme Holdings rose 12 per cent, said John Smith in Sydney.");
+        for template in [
+            "Globex rose 7 per cent, said Mary Jane Jones in Perth.",
+            "ACME rose 12.5 per cent, said J. Smith in New South Wales.",
+        ] {
+            let s = shape(template);
+            assert!(
+                s.wording == model.wording && s.tokens != model.tokens,
+                "{template}"
+            );
+        }
+        // Typography is not wording; ordinary words are.
+        let same = shape("Acme  Holdings rose 12 per\ncent, said John Smith in Sydney.");
+        assert_eq!(same, model);
+        for copy in [
+            "Acme Holdings rose 12 per cent, John Smith said in Sydney.",
+            "Acme Holdings rose 12 percent, said John Smith in Sydney.",
+            "Acme Holdings rose 12 per cent, said John Smith in Sydney on Friday.",
+            "Acme Holdings Rose 12 per cent, said John Smith in Sydney.",
+        ] {
+            assert_ne!(shape(copy).wording, model.wording, "{copy}");
+        }
     }
 
     #[test]

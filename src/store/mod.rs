@@ -441,6 +441,18 @@ impl Store {
         })
     }
 
+    /// The stored text of the article with this seq (for the dedup template check).
+    pub fn text_by_seq(&self, seq: u64) -> Result<Option<String>, StoreError> {
+        let Some(name) = self.by_seq.get(seq.to_be_bytes())? else {
+            return Ok(None);
+        };
+        let name = utf8(&name, "by_seq")?;
+        match self.articles.get(name.as_bytes())? {
+            Some(text) => Ok(Some(utf8(&text, &name)?)),
+            None => Ok(None),
+        }
+    }
+
     /// One article by name.
     pub fn article(&self, name: &str) -> Result<Option<(ArticleRecord, String)>, StoreError> {
         let (Some(raw), Some(text)) = (self.meta.get(name)?, self.articles.get(name)?) else {

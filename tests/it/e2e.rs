@@ -336,3 +336,77 @@ fn clean_fetches_a_url_with_the_configured_client_and_guard() {
     assert_ok(&out);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
+
+#[test]
+fn a_template_story_is_stored_and_its_copies_still_caught() {
+    // The Traoré page with another president swapped in, word for word otherwise: the
+    // fingerprints call it a copy, the text check does not.
+    let s = seed();
+    let page = std::fs::read_to_string(seed_dir().join("site/articles/traore-moscow-visit.html"))
+        .unwrap()
+        .replace("{{BASE_URL}}", &s.server.base());
+    let template = page
+        .replace("traore-moscow-visit.html", "traore-minsk-talks.html")
+        .replace("Vladimir Putin", "Dmitry Medvedev")
+        .replace("Putin", "Medvedev");
+    assert_ne!(template, page);
+    s.server.route(
+        "/articles/traore-minsk-talks.html",
+        200,
+        "text/html",
+        template.clone(),
+    );
+    // A copy of the template: the same page under another address, one sentence added.
+    let copy = template
+        .replace("traore-minsk-talks.html", "wire-traore-talks.html")
+        .replacen("<p>", "<p>The story is developing and will be updated. ", 1);
+    s.server
+        .route("/articles/wire-traore-talks.html", 200, "text/html", copy);
+    let feed = |paths: &[&str]| {
+        let items: String = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "<item><title>Item {i}</title><link>{}</link><guid>t{i}</guid></item>",
+                    s.url_of(p)
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>"
+        )
+    };
+    s.server.route(
+        "/feeds/templates.xml",
+        200,
+        "application/rss+xml",
+        feed(&[
+            "/articles/traore-moscow-visit.html",
+            "/articles/traore-minsk-talks.html",
+            "/articles/wire-traore-talks.html",
+        ]),
+    );
+    let feeds = [s.url_of("/feeds/templates.xml")];
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &feeds, "");
+    once_logs(&config, "2 stored, 1 duplicates");
+    let lines = export(&config, &dir.path().join("export"));
+    let urls = by_canonical(&lines);
+    let model = urls[&s.url_of("/articles/traore-moscow-visit.html")];
+    let stored = urls[&s.url_of("/articles/traore-minsk-talks.html")];
+    assert!(
+        model["duplicates"].as_array().unwrap().is_empty(),
+        "{model}"
+    );
+    assert_eq!(
+        stored["duplicates"][0]["url"],
+        s.url_of("/articles/wire-traore-talks.html").as_str()
+    );
+
+    // With the check turned off the template is taken for a copy of its model.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &feeds, "[dedup]\ntemplate_check = false\n\n");
+    once_logs(&config, "1 stored, 2 duplicates");
+}
