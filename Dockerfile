@@ -20,5 +20,7 @@ VOLUME ["/var/lib/newsd"]
 ENV NEWSD_CONFIG=/etc/newsd/newsd.toml \
     NEWSD_DATA_DIR=/var/lib/newsd \
     NEWSD_LOG_FORMAT=json
+# /metrics, /healthz and /readyz listen on 127.0.0.1:9464 inside the container; to scrape
+# from outside, mount a config with daemon.admin_listen = "0.0.0.0:9464" and publish 9464.
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/newsd"]
 CMD ["run"]

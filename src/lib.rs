@@ -25,7 +25,8 @@
 //! [`pipeline`] is the only module that knows several stages: it runs page workers over a
 //! bounded queue and one writer thread that performs "duplicate?" and "insert" together (reading
 //! a candidate original's text back when the template check needs it).
-//! [`daemon`] schedules polls, reloads feed lists, and drains on shutdown. [`cli`] holds one
+//! [`daemon`] schedules polls, reloads feed lists, drains on shutdown, and serves `/metrics`,
+//! `/healthz` and `/readyz` on the admin address. [`cli`] holds one
 //! function per command; `main.rs` maps errors to exit codes.
 //!
 //! ## Modules
@@ -41,6 +42,7 @@
 //! | [`extract`] | main text and metadata from HTML | do I/O, block on async |
 //! | [`dedup`] | fingerprints and the duplicate verdict | touch sled |
 //! | [`store`] | every sled access | decide duplicates |
+//! | [`metrics`] | counters and histograms, Prometheus text | do I/O |
 
 pub mod article;
 pub mod cli;
@@ -50,6 +52,7 @@ pub mod dedup;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod schedule;

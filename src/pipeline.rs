@@ -37,6 +37,7 @@ use crate::dedup::{Engine, Fingerprint};
 use crate::extract::{ExtractError, Extractor};
 use crate::feed::{self, FeedError};
 use crate::fetch::{CacheHints, FetchError, Fetcher, Kind, Outcome};
+use crate::metrics::Metrics;
 use crate::model::{CleanArticle, FeedItem};
 use crate::schedule::{self, FeedState};
 use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Reject, Store, StoreError};
@@ -138,6 +139,7 @@ struct Inner {
     cfg: Arc<Config>,
     store: Arc<Store>,
     fetcher: Fetcher,
+    metrics: Arc<Metrics>,
     pages: mpsc::Sender<PageJob>,
     writes: mpsc::Sender<WriteJob>,
 }
@@ -156,6 +158,7 @@ impl Pipeline {
         fetcher: Fetcher,
         extractor: Arc<Extractor>,
         engine: Arc<Engine>,
+        metrics: Arc<Metrics>,
     ) -> (Pipeline, Workers) {
         let (pages_tx, pages_rx) = mpsc::channel::<PageJob>(cfg.daemon.queue_capacity);
         let (writes_tx, writes_rx) = mpsc::channel::<WriteJob>(cfg.daemon.queue_capacity);
@@ -167,14 +170,20 @@ impl Pipeline {
             let extractor = extractor.clone();
             let engine = engine.clone();
             let store = store.clone();
+            let metrics = metrics.clone();
             page_workers.spawn(async move {
                 loop {
                     let job = { rx.lock().await.recv().await };
                     let Some(job) = job else { break };
                     let span = info_span!("article", feed = %job.feed, url = %job.item.link);
-                    let result = prepare(&fetcher, &extractor, &engine, &store, job.feed, job.item)
-                        .instrument(span)
-                        .await;
+                    let stages = Stages {
+                        fetcher: &fetcher,
+                        extractor: &extractor,
+                        engine: &engine,
+                        store: &store,
+                        metrics: &metrics,
+                    };
+                    let result = prepare(stages, job.feed, job.item).instrument(span).await;
                     let _ = job.reply.send(result);
                 }
             });
@@ -187,6 +196,7 @@ impl Pipeline {
                 cfg,
                 store,
                 fetcher,
+                metrics,
                 pages: pages_tx,
                 writes: writes_tx,
             }),
@@ -213,6 +223,7 @@ impl Pipeline {
             .await
             .unwrap_or_else(|e| {
                 warn!(event = "store_error", error = %e, "feed state could not be read or saved");
+                self.inner.metrics.feed_poll("error");
                 Report {
                     feed_errors: 1,
                     ..Report::default()
@@ -235,14 +246,18 @@ impl Pipeline {
             ..Report::default()
         };
 
+        let metrics = &self.inner.metrics;
+        let started = std::time::Instant::now();
         let fetched = self
             .inner
             .fetcher
             .get(&spec.url, Kind::Feed, Some(&state.validators))
             .await;
+        metrics.fetch_duration("feed", started.elapsed());
         let (fetched, hints) = match fetched {
             Ok(Outcome::NotModified(hints)) => {
                 debug!(event = "feed_not_modified");
+                metrics.feed_poll("not_modified");
                 report.feeds_not_modified = 1;
                 self.succeed(&mut state, interval, hints);
                 store.put_feed_state(feed, &state)?;
@@ -258,6 +273,8 @@ impl Pipeline {
                     state.disabled = Some(format!("410 Gone at {}", now.to_rfc3339()));
                 }
                 self.fail(&mut state, e.kind(), &e.to_string(), e.retry_after());
+                metrics.fetch_error("feed", e.kind());
+                metrics.feed_poll("error");
                 store.put_feed_state(feed, &state)?;
                 report.feed_errors = 1;
                 return Ok(report);
@@ -280,6 +297,8 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => {
                 self.fail(&mut state, "parse", &format!("{feed}: {e}"), None);
+                metrics.fetch_error("feed", "parse");
+                metrics.feed_poll("error");
                 store.put_feed_state(feed, &state)?;
                 report.feed_errors = 1;
                 return Ok(report);
@@ -321,8 +340,14 @@ impl Pipeline {
                 Err(_) => ItemOutcome::Failed("worker stopped".into()),
             };
             all_settled &= outcome.settled();
-            if let ItemOutcome::Stored(_) = outcome {
-                state.articles += 1;
+            match outcome {
+                ItemOutcome::Stored(_) => {
+                    state.articles += 1;
+                    metrics.stored();
+                }
+                ItemOutcome::Duplicate { .. } => metrics.duplicate(),
+                ItemOutcome::Rejected(_) => metrics.rejected(),
+                ItemOutcome::Known | ItemOutcome::Failed(_) => {}
             }
             report.count(&outcome);
         }
@@ -331,6 +356,7 @@ impl Pipeline {
         }
         self.succeed(&mut state, interval, hints);
         store.put_feed_state(feed, &state)?;
+        metrics.feed_poll("ok");
         info!(
             event = "feed_polled",
             items = report.items,
@@ -396,15 +422,25 @@ impl Pipeline {
     }
 }
 
+/// What a page worker works with.
+#[derive(Clone, Copy)]
+struct Stages<'a> {
+    fetcher: &'a Fetcher,
+    extractor: &'a Arc<Extractor>,
+    engine: &'a Arc<Engine>,
+    store: &'a Store,
+    metrics: &'a Metrics,
+}
+
 /// Page worker body: fetch, decode, extract, canonicalise, fingerprint.
-async fn prepare(
-    fetcher: &Fetcher,
-    extractor: &Arc<Extractor>,
-    engine: &Arc<Engine>,
-    store: &Store,
-    feed: String,
-    item: FeedItem,
-) -> Result<Prepared, ItemOutcome> {
+async fn prepare(st: Stages<'_>, feed: String, item: FeedItem) -> Result<Prepared, ItemOutcome> {
+    let Stages {
+        fetcher,
+        extractor,
+        engine,
+        store,
+        metrics,
+    } = st;
     let link_canonical = article::canonicalize(&item.link);
     let mut aliases = vec![item.link.to_string(), link_canonical.to_string()];
     let reject = |reason: String, aliases: &[String]| {
@@ -418,7 +454,13 @@ async fn prepare(
         }
         ItemOutcome::Rejected(reason)
     };
-    let fetched = match fetcher.get(&item.link, Kind::Page, None).await {
+    let started = std::time::Instant::now();
+    let fetched = fetcher.get(&item.link, Kind::Page, None).await;
+    metrics.fetch_duration("page", started.elapsed());
+    if let Err(e) = &fetched {
+        metrics.fetch_error("page", e.kind());
+    }
+    let fetched = match fetched {
         Ok(Outcome::Fetched(f)) => f,
         Ok(Outcome::NotModified(_)) => {
             return Err(ItemOutcome::Failed(
@@ -436,6 +478,7 @@ async fn prepare(
     if let Some(ct) = &fetched.content_type
         && !is_htmlish(ct)
     {
+        metrics.extract_failure("not-html");
         return Err(reject(
             format!("{fetched_url}: not an HTML page (Content-Type {ct})"),
             &aliases,
@@ -444,6 +487,7 @@ async fn prepare(
     let (extractor, engine) = (extractor.clone(), engine.clone());
     let url_for_task = fetched_url.clone();
     let item_for_task = item.clone();
+    let started = std::time::Instant::now();
     let done = tokio::task::spawn_blocking(move || {
         let html = crate::extract::decode_html(&fetched.body, fetched.content_type.as_deref())?;
         let mut article = extractor.extract(&html, Some(&url_for_task))?;
@@ -454,10 +498,15 @@ async fn prepare(
         Ok::<_, ExtractError>((article, canonical, fingerprint))
     })
     .await;
+    metrics.extract_duration(started.elapsed());
     let (article, canonical, fingerprint) = match done {
         Ok(Ok(x)) => x,
-        Ok(Err(e)) => return Err(reject(format!("{fetched_url}: {e}"), &aliases)),
+        Ok(Err(e)) => {
+            metrics.extract_failure(e.kind());
+            return Err(reject(format!("{fetched_url}: {e}"), &aliases));
+        }
         Err(e) => {
+            metrics.extract_failure("crashed");
             return Err(reject(
                 format!("{fetched_url}: extractor crashed: {e}"),
                 &aliases,

@@ -61,6 +61,22 @@ pub struct DaemonConfig {
     /// On SIGTERM, in-flight work gets this long to finish before it is abandoned (abandoned
     /// items are retried on the next start: their feed's cursor was not advanced).
     pub drain_timeout_secs: u64,
+    /// Where `newsd run` serves `/metrics`, `/healthz` and `/readyz` (`ip:port`); loopback by
+    /// default, empty to turn the endpoint off.
+    pub admin_listen: String,
+}
+
+impl DaemonConfig {
+    /// The admin endpoint's address, `None` when it is turned off.
+    pub fn admin_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let v = self.admin_listen.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse().map(Some).map_err(|_| {
+            format!("expected ip:port (e.g. 127.0.0.1:9464) or \"\" to turn it off, got {v:?}")
+        })
+    }
 }
 
 impl Default for DaemonConfig {
@@ -70,6 +86,7 @@ impl Default for DaemonConfig {
             max_concurrent_feeds: 8,
             queue_capacity: 64,
             drain_timeout_secs: 20,
+            admin_listen: "127.0.0.1:9464".into(),
         }
     }
 }
@@ -292,6 +309,9 @@ impl Config {
         if self.store.data_dir.as_os_str().is_empty() {
             push("store.data_dir", "must not be empty".into());
         }
+        if let Err(e) = self.daemon.admin_addr() {
+            push("daemon.admin_listen", e);
+        }
         for (key, reason) in self.schedule.problems() {
             push(key, reason);
         }
@@ -464,6 +484,9 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert!(feeds.len() >= 12, "starter list has {} feeds", feeds.len());
         assert!(!cfg.fetch.allow_private_networks);
+        // The admin endpoint is on, on loopback only.
+        let admin = cfg.daemon.admin_addr().unwrap().unwrap();
+        assert!(admin.ip().is_loopback(), "{admin}");
         assert_eq!(
             cfg.store.data_dir,
             Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
@@ -507,11 +530,13 @@ mod tests {
         let p = write(
             dir.path(),
             "c.toml",
-            "feed_files = [\"missing.txt\"]\n[fetch]\nper_host_concurrency = 0\n[[feeds]]\nurl = \"not a url\"\n",
+            "feed_files = [\"missing.txt\"]\n[fetch]\nper_host_concurrency = 0\n\
+             [daemon]\nadmin_listen = \"localhost:9464\"\n[[feeds]]\nurl = \"not a url\"\n",
         );
         let err = Config::load(&p, &Overrides::default()).unwrap_err();
         let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"fetch.per_host_concurrency"), "{err}");
+        assert!(keys.contains(&"daemon.admin_listen"), "{err}");
         assert!(keys.contains(&"feeds[0].url"), "{err}");
         assert!(keys.contains(&"feed_files"), "{err}");
     }

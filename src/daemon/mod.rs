@@ -6,6 +6,7 @@
 //! is left is abandoned (its feed cursor was not advanced, so it is retried on the next
 //! start), the workers stop, and the store is flushed.
 
+mod admin;
 mod notify;
 
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,7 @@ use crate::config::{Config, FeedSpec};
 use crate::dedup::{DedupError, Engine};
 use crate::extract::{ExtractError, Extractor};
 use crate::fetch::{FetchError, Fetcher};
+use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Report, Workers};
 use crate::store::{Store, StoreError};
 
@@ -41,6 +43,11 @@ pub enum DaemonError {
     Extract(#[from] ExtractError),
     #[error("dedup config: {0}")]
     Dedup(#[from] DedupError),
+    #[error("admin endpoint (daemon.admin_listen = {addr}): {source}")]
+    Admin {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Everything a pass or the daemon needs, built once.
@@ -48,6 +55,8 @@ pub struct Services {
     pub cfg: Arc<Config>,
     pub store: Arc<Store>,
     pub pipeline: Pipeline,
+    /// What every stage counts; served by the admin endpoint of `newsd run`.
+    pub metrics: Arc<Metrics>,
     workers: Workers,
 }
 
@@ -58,12 +67,20 @@ impl Services {
         let fetcher = Fetcher::new(&cfg.fetch)?;
         let extractor = Arc::new(Extractor::new(&cfg.extract)?);
         let engine = Arc::new(Engine::new(&cfg.dedup)?);
-        let (pipeline, workers) =
-            Pipeline::start(cfg.clone(), store.clone(), fetcher, extractor, engine);
+        let metrics = Arc::new(Metrics::new());
+        let (pipeline, workers) = Pipeline::start(
+            cfg.clone(),
+            store.clone(),
+            fetcher,
+            extractor,
+            engine,
+            metrics.clone(),
+        );
         Ok(Services {
             cfg,
             store,
             pipeline,
+            metrics,
             workers,
         })
     }
@@ -137,8 +154,28 @@ pub async fn run(
     let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
     let max_polls = cfg.daemon.max_concurrent_feeds;
     let services = Services::start(cfg.clone())?;
+    // The scheduler wakes at least every list check (or watchdog period): three missed
+    // turns in a row mean it is stuck.
+    let health = Arc::new(admin::Health::new(3 * LIST_CHECK_EVERY));
+    // Not a child of `shutdown`: during the drain `/readyz` must still answer (503). The
+    // guard stops the endpoint on every way out of this function.
+    let admin_stop = CancellationToken::new();
+    let _admin_guard = admin_stop.clone().drop_guard();
+    // Validated with the config, so only binding can fail here.
+    if let Ok(Some(addr)) = cfg.daemon.admin_addr() {
+        let listener = admin::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Admin { addr, source })?;
+        tokio::spawn(admin::serve(
+            listener,
+            services.metrics.clone(),
+            health.clone(),
+            admin_stop.clone(),
+        ));
+    }
     let mut lists = ListWatch::new(&cfg);
     let mut feeds = lists.load(&cfg);
+    services.metrics.set_feeds(feeds.len());
     let mut due = due_times(&services.store, &feeds)?;
     let watchdog = notify::watchdog_interval();
     let mut in_flight: HashSet<Url> = HashSet::new();
@@ -146,6 +183,7 @@ pub async fn run(
     let mut total = Report::default();
     info!(event = "started", feeds = feeds.len(), data_dir = %cfg.store.data_dir.display());
     notify::ready(feeds.len());
+    health.set_ready(true);
     let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
 
     loop {
@@ -203,6 +241,7 @@ pub async fn run(
             _ = reload.notified() => {
                 info!(event = "reload", reason = "SIGHUP");
                 feeds = lists.load(&cfg);
+                services.metrics.set_feeds(feeds.len());
                 due = due_times(&services.store, &feeds)?;
             }
             _ = tokio::time::sleep_until(wake) => {
@@ -211,15 +250,18 @@ pub async fn run(
                     if lists.changed() {
                         info!(event = "reload", reason = "feed list changed");
                         feeds = lists.load(&cfg);
+                        services.metrics.set_feeds(feeds.len());
                         due = due_times(&services.store, &feeds)?;
                     }
                 }
             }
         }
         notify::watchdog();
+        health.tick();
     }
 
     info!(event = "stopping", in_flight = polls.len());
+    health.set_ready(false);
     notify::stopping();
     let deadline = Instant::now() + drain;
     let drained = tokio::time::timeout_at(deadline, async {

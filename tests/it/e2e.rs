@@ -1,8 +1,7 @@
 //! The end-to-end contract on the seed site (issue 2 acceptance 1–3).
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -211,72 +210,12 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
     let s = seed();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &s.feeds, "");
-    let run = || {
-        let mut child = Command::new(newsd_bin())
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("NEWSD_LOG_FORMAT", "json")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        (child, rx)
-    };
-    // Wait (bounded) until the log says what we wait for.
-    let wait_for = |rx: &std::sync::mpsc::Receiver<String>, what: &str, count: usize| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = 0;
-        let mut lines = Vec::new();
-        while seen < count {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(l) => {
-                    if l.contains(what) {
-                        seen += 1;
-                    }
-                    lines.push(l);
-                }
-                Err(_) => panic!("no {count}× {what:?} in the log:\n{}", lines.join("\n")),
-            }
-        }
-        lines
-    };
-    let sigterm_and_wait = |child: &mut std::process::Child| {
-        let pid = child.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on our own child.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "newsd did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
 
-    let (mut child, rx) = run();
-    wait_for(&rx, "\"feed_polled\"", 3);
-    let status = sigterm_and_wait(&mut child);
+    let mut daemon = Daemon::start(&config);
+    daemon.wait_for("\"feed_polled\"", 3);
+    let (status, log) = daemon.stop();
     assert!(status.success(), "exit status {status:?}");
-    let rest: Vec<String> = rx.try_iter().collect();
-    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:#?}");
+    assert!(log.iter().any(|l| l.contains("\"stopped\"")), "{log:#?}");
 
     // The store reopens clean and holds the five stories.
     let stats = newsd(&config, &["stats", "--json"]);
@@ -286,16 +225,74 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
 
     // A restart resumes the persisted schedule: no feed is due, nothing is fetched.
     s.server.clear_log();
-    let (mut child, rx) = run();
-    wait_for(&rx, "\"started\"", 1);
+    let mut daemon = Daemon::start(&config);
+    daemon.wait_for("\"started\"", 1);
     std::thread::sleep(Duration::from_millis(500));
-    let status = sigterm_and_wait(&mut child);
+    let (status, _) = daemon.stop();
     assert!(status.success());
     assert!(
         s.server.log().is_empty(),
         "restart fetched: {:#?}",
         s.server.log()
     );
+}
+
+#[test]
+fn the_admin_endpoint_serves_metrics_and_probes() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let mut daemon = Daemon::start(&config);
+    let listening = daemon.wait_for("\"admin_listening\"", 1);
+    let line: Value = serde_json::from_str(&listening).unwrap();
+    let addr = line["fields"]["addr"]
+        .as_str()
+        .or(line["addr"].as_str())
+        .unwrap_or_else(|| panic!("no addr in {line}"))
+        .to_string();
+    daemon.wait_for("\"feed_polled\"", 3);
+
+    assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(http_get(&addr, "/readyz"), (200, "ready\n".into()));
+    assert_eq!(http_get(&addr, "/nope").0, 404);
+    let (status, metrics) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} not in:\n{metrics}"))
+    };
+    // The seed site: three feeds polled, five stories stored, two copies recorded, the
+    // digest's tracked link known by its canonical URL (no fetch, no failure).
+    assert_eq!(value("newsd_feeds"), 3.0);
+    assert_eq!(value("newsd_feed_polls_total{result=\"ok\"}"), 3.0);
+    assert_eq!(value("newsd_feed_polls_total{result=\"error\"}"), 0.0);
+    assert_eq!(value("newsd_articles_stored_total"), 5.0);
+    assert_eq!(value("newsd_duplicates_total"), 2.0);
+    assert_eq!(value("newsd_pages_rejected_total"), 0.0);
+    // Every request the server saw was timed, and every page fetched was extracted.
+    let pages = s
+        .server
+        .log()
+        .iter()
+        .filter(|r| r.path.starts_with("/articles/"))
+        .count() as f64;
+    assert!(pages >= 7.0, "{:#?}", s.server.log());
+    assert_eq!(
+        value("newsd_fetch_duration_seconds_count{target=\"feed\"}"),
+        3.0
+    );
+    assert_eq!(
+        value("newsd_fetch_duration_seconds_count{target=\"page\"}"),
+        pages
+    );
+    assert_eq!(value("newsd_extract_duration_seconds_count"), pages);
+
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    // The endpoint goes away with the daemon.
+    assert!(std::net::TcpStream::connect(&addr).is_err());
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Helpers: run the newsd binary, write configs, read exports.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -76,7 +78,8 @@ pub fn write_config_with(
     for (k, v) in fetch_keys {
         s.push_str(&format!("{k} = {v}\n"));
     }
-    s.push_str("\n[daemon]\ndrain_timeout_secs = 5\n\n");
+    // An ephemeral admin port: daemons of tests running at once must not collide.
+    s.push_str("\n[daemon]\ndrain_timeout_secs = 5\nadmin_listen = \"127.0.0.1:0\"\n\n");
     s.push_str(extra);
     for f in feeds {
         s.push_str(&format!("\n[[feeds]]\nurl = \"{f}\"\n"));
@@ -107,4 +110,102 @@ pub fn diff(expected: &str, actual: &str) -> String {
         }
     }
     out
+}
+
+/// `newsd run` in the background, its JSON log lines collected as they come.
+pub struct Daemon {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every line received so far.
+    pub seen: Vec<String>,
+}
+
+impl Daemon {
+    pub fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(newsd_bin())
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("NEWSD_LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (60 s at most) until `count` more log lines contain `what`; returns the last.
+    #[track_caller]
+    pub fn wait_for(&mut self, what: &str, count: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut found = 0;
+        let mut last = String::new();
+        while found < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    if l.contains(what) {
+                        found += 1;
+                        last = l.clone();
+                    }
+                    self.seen.push(l);
+                }
+                Err(_) => panic!("no {count}× {what:?} in the log:\n{}", self.seen.join("\n")),
+            }
+        }
+        last
+    }
+
+    /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
+    #[track_caller]
+    pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "newsd did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // The reader thread ends with the pipe; take what it read.
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(l);
+        }
+        (status, self.seen)
+    }
+}
+
+/// A plain HTTP/1.1 GET to `addr` (host:port); returns the status code and the body.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
 }

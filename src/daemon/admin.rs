@@ -1,0 +1,207 @@
+//! The admin endpoint of `newsd run`: `/metrics` (Prometheus text), `/healthz`, `/readyz`.
+//!
+//! A deliberately small HTTP/1.x responder for a loopback port: one request per connection,
+//! `GET` only, the request head capped at 8 KiB and 5 seconds, then `Connection: close`.
+//! Nothing here touches the store or the pipeline; it reads [`Metrics`] and [`Health`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use crate::metrics::Metrics;
+
+/// Largest request head read.
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// Time a client gets to send its request head.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `/healthz` and `/readyz` report, kept up to date by the scheduler loop.
+#[derive(Debug)]
+pub struct Health {
+    /// Ready: the store is open and the scheduler is dispatching; false again once shutdown
+    /// starts, so a load balancer or supervisor stops counting on this instance.
+    ready: AtomicBool,
+    /// Unix time (seconds) of the scheduler loop's last turn.
+    last_tick: AtomicU64,
+    /// Longest the loop may go without a turn and still be healthy: it wakes at least every
+    /// feed-list check, so a longer silence means it is stuck.
+    stall_after: Duration,
+}
+
+impl Health {
+    pub fn new(stall_after: Duration) -> Health {
+        let h = Health {
+            ready: AtomicBool::new(false),
+            last_tick: AtomicU64::new(0),
+            stall_after,
+        };
+        h.tick();
+        h
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// The scheduler loop took a turn.
+    pub fn tick(&self) {
+        self.last_tick.store(unix_now(), Ordering::Relaxed);
+    }
+
+    fn healthy(&self) -> bool {
+        unix_now().saturating_sub(self.last_tick.load(Ordering::Relaxed))
+            <= self.stall_after.as_secs()
+    }
+
+    fn ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Binds the admin address; failing to bind is a startup error the operator must see.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).await?;
+    info!(event = "admin_listening", addr = %listener.local_addr()?, "metrics at /metrics, probes at /healthz and /readyz");
+    Ok(listener)
+}
+
+/// Serves requests until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    debug!(event = "admin_accept_error", error = %e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let (metrics, health) = (metrics.clone(), health.clone());
+        tokio::spawn(async move {
+            if let Err(e) = respond(stream, &metrics, &health).await {
+                debug!(event = "admin_request_error", %peer, error = %e);
+            }
+        });
+    }
+}
+
+async fn respond(mut stream: TcpStream, metrics: &Metrics, health: &Health) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let read = tokio::time::timeout(READ_TIMEOUT, async {
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD_BYTES {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    let (status, content_type, body) = match read {
+        Ok(Ok(())) => route(&head, metrics, health),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => ("408 Request Timeout", "text/plain", "timeout\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Status line, content type and body for a request head.
+fn route(head: &[u8], metrics: &Metrics, health: &Health) -> (&'static str, &'static str, String) {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let line = head
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
+        return ("400 Bad Request", TEXT, "bad request\n".into());
+    }
+    if method != "GET" {
+        return ("405 Method Not Allowed", TEXT, "only GET\n".into());
+    }
+    match target.split('?').next().unwrap_or("") {
+        "/metrics" => (
+            "200 OK",
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics.render(),
+        ),
+        "/healthz" if health.healthy() => ("200 OK", TEXT, "ok\n".into()),
+        "/healthz" => (
+            "503 Service Unavailable",
+            TEXT,
+            "scheduler stalled\n".into(),
+        ),
+        "/readyz" if health.ready() => ("200 OK", TEXT, "ready\n".into()),
+        "/readyz" => ("503 Service Unavailable", TEXT, "not ready\n".into()),
+        _ => ("404 Not Found", TEXT, "not found\n".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_probes_metrics_and_bad_requests() {
+        let m = Metrics::new();
+        let h = Health::new(Duration::from_secs(60));
+        let status = |req: &str| route(req.as_bytes(), &m, &h).0;
+        assert_eq!(status("GET /healthz HTTP/1.1\r\n\r\n"), "200 OK");
+        assert_eq!(
+            status("GET /readyz HTTP/1.1\r\n\r\n"),
+            "503 Service Unavailable"
+        );
+        h.set_ready(true);
+        assert_eq!(status("GET /readyz HTTP/1.0\r\n\r\n"), "200 OK");
+        let (s, ct, body) = route(b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", &m, &h);
+        assert_eq!(
+            (s, ct),
+            ("200 OK", "text/plain; version=0.0.4; charset=utf-8")
+        );
+        assert!(body.contains("newsd_articles_stored_total 0"));
+        assert_eq!(
+            status("POST /metrics HTTP/1.1\r\n\r\n"),
+            "405 Method Not Allowed"
+        );
+        assert_eq!(status("GET /nope HTTP/1.1\r\n\r\n"), "404 Not Found");
+        assert_eq!(status("garbage"), "400 Bad Request");
+        assert_eq!(status(""), "400 Bad Request");
+        // A loop that stopped turning is unhealthy.
+        let stalled = Health::new(Duration::from_secs(60));
+        stalled.last_tick.store(unix_now() - 61, Ordering::Relaxed);
+        assert_eq!(
+            route(b"GET /healthz HTTP/1.1\r\n\r\n", &m, &stalled).0,
+            "503 Service Unavailable"
+        );
+    }
+}
