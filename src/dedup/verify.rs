@@ -113,8 +113,8 @@ pub(crate) fn swaps(old: &Text, new: &Text) -> Option<Swaps> {
 /// [`MAX_SWAP_TOKENS`]) after which both sequences agree again (or both end). One equal token
 /// is enough: two swaps may be a word apart ("GoDaddy and Categorize Mobile Apps"), and a
 /// resynchronisation on a chance match errs towards "copy", since everything after it must
-/// still be swaps. A pure insertion or deletion (a zero) is tried first at each length, and is
-/// not a swap.
+/// still be swaps. Pure insertions and deletions (a zero on one side) are found too, before
+/// any replacement of the same total length, and are not swaps.
 fn resync(a: &[u64], b: &[u64]) -> Option<(usize, usize)> {
     let agree = |di: usize, dj: usize| match (a.get(di), b.get(dj)) {
         (Some(x), Some(y)) => x == y,
@@ -122,7 +122,7 @@ fn resync(a: &[u64], b: &[u64]) -> Option<(usize, usize)> {
         _ => false,
     };
     for total in 1..=2 * MAX_SWAP_TOKENS {
-        // di = 0 and di = total (insertion, deletion) come first and last of the range.
+        // An insertion (di = 0) comes first, a deletion (di = total) last.
         for di in total.saturating_sub(MAX_SWAP_TOKENS)..=total.min(MAX_SWAP_TOKENS) {
             let dj = total - di;
             if di <= a.len() && dj <= b.len() && agree(di, dj) {
