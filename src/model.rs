@@ -52,6 +52,12 @@ pub struct PageMeta {
     pub canonical_url: Option<String>,
 }
 
+/// The headline and the body of a text in the stored form (DESIGN §2): the first line, and
+/// everything after it (empty when there is no line break).
+pub fn split_text(text: &str) -> (&str, &str) {
+    text.split_once('\n').unwrap_or((text, ""))
+}
+
 /// The clean article extract produces: a title and body blocks, plus page metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CleanArticle {
@@ -116,5 +122,12 @@ mod tests {
         assert_eq!(a.text(), "Title\n\nOne.\n\nTwo.\n");
         assert_eq!(a.body_text(), "One.\n\nTwo.\n");
         assert_eq!(a.word_count(), 2);
+        let text = a.text();
+        let (title, body) = split_text(&text);
+        assert_eq!(
+            (title, body.trim_start()),
+            ("Title", a.body_text().as_str())
+        );
+        assert_eq!(split_text("Headline only"), ("Headline only", ""));
     }
 }

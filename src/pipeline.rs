@@ -38,7 +38,7 @@ use crate::extract::{ExtractError, Extractor};
 use crate::feed::{self, FeedError};
 use crate::fetch::{CacheHints, FetchError, Fetcher, Kind, Outcome};
 use crate::metrics::Metrics;
-use crate::model::{CleanArticle, FeedItem};
+use crate::model::{CleanArticle, FeedItem, split_text};
 use crate::schedule::{self, FeedState};
 use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Reject, Store, StoreError};
 
@@ -605,15 +605,11 @@ fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome,
     // Best first (ties to the earliest: candidates come in seq order and the sort is stable);
     // the first that survives the template check, if it needs it, is the original.
     copies.sort_by(|a, b| b.1.total_cmp(&a.1));
-    // Stored texts are the headline line, then the body.
-    fn body(text: &str) -> &str {
-        text.split_once('\n').map_or("", |(_, body)| body)
-    }
     let mut best = None;
     for (seq, similarity, check) in copies {
         if check
             && let Some(old) = store.text_by_seq(seq)?
-            && let Some(swaps) = engine.template_swaps(body(&p.text), body(&old))
+            && let Some(swaps) = engine.template_swaps(split_text(&p.text).1, split_text(&old).1)
         {
             debug!(
                 event = "article_template",

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::dedup::{DedupConfig, Engine, MemoryIndex};
+use crate::model::split_text;
 
 #[derive(Debug, clap::Args)]
 pub struct DedupArgs {
@@ -139,7 +140,7 @@ fn read_article<'a>(path: &Path, buf: &'a mut Vec<u8>) -> anyhow::Result<(&'a st
         .with_context(|| format!("cannot read article {}", path.display()))?;
     let text = std::str::from_utf8(buf)
         .with_context(|| format!("article {} is not UTF-8", path.display()))?;
-    Ok(text.split_once('\n').unwrap_or((text, "")))
+    Ok(split_text(text))
 }
 
 /// CPU time of the whole process (all threads), in seconds.
