@@ -157,9 +157,13 @@ pub fn init_logging(format: LogFormat, level: &str) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
+    // A log line that cannot be written is dropped. By default tracing-subscriber reports it
+    // with `eprintln!`, which panics when stderr is the closed pipe: a daemon whose log reader
+    // went away would lose the task that logged, its signal handler included.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     if json {
         builder
             .json()

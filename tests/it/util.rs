@@ -172,28 +172,57 @@ impl Daemon {
         last
     }
 
+    /// Waits for the admin endpoint and returns the address it listens on.
+    #[track_caller]
+    pub fn admin_addr(&mut self) -> String {
+        let listening = self.wait_for("\"admin_listening\"", 1);
+        let line: Value = serde_json::from_str(&listening).unwrap();
+        line["fields"]["addr"]
+            .as_str()
+            .or(line["addr"].as_str())
+            .unwrap_or_else(|| panic!("no addr in {line}"))
+            .to_string()
+    }
+
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
     #[track_caller]
     pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on our own child.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "newsd did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = terminate(&mut self.child);
         // The reader thread ends with the pipe; take what it read.
         while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(l);
         }
-        (status, self.seen)
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Daemon {
+    /// A test that fails while its daemon runs must not leave it behind (holding the test's
+    /// output pipe and a temporary store).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends SIGTERM to `child` and waits (30 s at most) for it to exit.
+#[track_caller]
+pub fn terminate(child: &mut Child) -> ExitStatus {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("newsd did not exit within 30 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
