@@ -26,7 +26,7 @@
 //! bounded queue and one writer thread that performs "duplicate?" and "insert" together (reading
 //! a candidate original's text back when the template check needs it).
 //! [`daemon`] schedules polls, reloads feed lists, drains on shutdown, and serves `/metrics`,
-//! `/healthz` and `/readyz` on the admin address. [`cli`] holds one
+//! `/healthz`, `/readyz` and `/export` on the admin address. [`cli`] holds one
 //! function per command; `main.rs` maps errors to exit codes.
 //!
 //! ## Modules
@@ -43,12 +43,14 @@
 //! | [`dedup`] | fingerprints and the duplicate verdict | touch sled |
 //! | [`store`] | every sled access | decide duplicates |
 //! | [`metrics`] | counters and histograms, Prometheus text | do I/O |
+//! | [`export`] | the export directory and the export stream | touch sled (reads through [`store`]) |
 
 pub mod article;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod export;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

@@ -654,7 +654,7 @@ fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome,
         language: a.meta.language.clone(),
         fetched_at: now,
         words: a.word_count(),
-        content_hash: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(p.text.as_bytes())),
+        content_hash: article::content_hash(&p.text),
         duplicates: Vec::new(),
     };
     let stored = store.insert_article(NewArticle {

@@ -113,6 +113,12 @@ pub fn article_id(canonical: &Url) -> u64 {
     xxh3_64(canonical.as_str().as_bytes())
 }
 
+/// The content hash kept in an article's metadata: XXH3-64 of its stored text, 16 hex digits
+/// (checks an export, spots silent corruption).
+pub fn content_hash(text: &str) -> String {
+    format!("{:016x}", xxh3_64(text.as_bytes()))
+}
+
 /// The stored name: `{seq:03}_{id:016x}.txt`.
 pub fn article_name(seq: u64, id: u64) -> String {
     format!("{seq:03}_{id:016x}.txt")

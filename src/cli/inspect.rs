@@ -1,54 +1,86 @@
 //! Read-only views of the store: `export`, `list`, `show`, `feeds`, `stats`.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::export::ExportDir;
+use crate::store::{Store, StoreError};
 
 fn open(cfg: &Config) -> anyhow::Result<Store> {
+    require_store(cfg)?;
+    Ok(Store::open(&cfg.store)?)
+}
+
+fn require_store(cfg: &Config) -> anyhow::Result<()> {
     if !cfg.store.data_dir.exists() {
         bail!(
             "no store at {} (nothing ingested yet, or pass --data-dir)",
             cfg.store.data_dir.display()
         );
     }
-    Ok(Store::open(&cfg.store)?)
+    Ok(())
 }
 
 /// Every stored article as `out/<name>` (its text, byte for byte) plus `out/manifest.jsonl`
-/// in seq order. Files are written to a temporary name and renamed, so an interrupted export
-/// never leaves a truncated article under its real name.
+/// in seq order. When a running daemon holds the store, the export is streamed from its
+/// admin endpoint instead (see [`crate::export`]).
 pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
-    let store = open(cfg)?;
+    require_store(cfg)?;
     super::ensure_dir(out)?;
-    let manifest_tmp = out.join(".manifest.jsonl.tmp");
-    let mut manifest = BufWriter::new(
-        std::fs::File::create(&manifest_tmp)
-            .with_context(|| format!("cannot write {}", manifest_tmp.display()))?,
-    );
-    let mut n = 0usize;
-    for entry in store.articles() {
-        let (record, text) = entry?;
-        let path = out.join(&record.name);
-        let tmp = out.join(format!(".{}.tmp", record.name));
-        std::fs::write(&tmp, text.as_bytes())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        let mut line = serde_json::to_value(&record)?;
-        if let Some(obj) = line.as_object_mut() {
-            obj.remove("content_hash");
+    let mut dir = ExportDir::create(out)?;
+    match Store::open(&cfg.store) {
+        Ok(store) => crate::export::from_store(&store, &mut dir)?,
+        Err(locked @ StoreError::Locked { .. }) => {
+            let Ok(Some(addr)) = cfg.daemon.admin_addr() else {
+                bail!("{locked}; daemon.admin_listen is off, so the export cannot ask the daemon");
+            };
+            from_daemon(addr, &mut dir).with_context(|| {
+                format!("{locked}; exporting through the daemon at {addr} failed")
+            })?;
         }
-        serde_json::to_writer(&mut manifest, &line)?;
-        manifest.write_all(b"\n")?;
-        n += 1;
+        Err(e) => return Err(e.into()),
     }
-    manifest.flush()?;
-    drop(manifest);
-    std::fs::rename(&manifest_tmp, out.join("manifest.jsonl"))?;
+    let n = dir.finish()?;
     eprintln!("newsd export: {n} articles to {}", out.display());
+    Ok(())
+}
+
+/// Streams the export from the daemon's admin endpoint (`GET /export`).
+fn from_daemon(addr: SocketAddr, dir: &mut ExportDir) -> anyhow::Result<()> {
+    // A daemon listening on every address is reached on loopback.
+    let addr = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    };
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    // Generous: the daemon reads sled while it keeps ingesting.
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "GET /export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut r = BufReader::new(stream);
+    let mut status = String::new();
+    r.read_line(&mut status)?;
+    if status.split(' ').nth(1) != Some("200") {
+        bail!("the daemon answered {:?}", status.trim_end());
+    }
+    // Skip the response head.
+    let mut header = String::new();
+    while r.read_line(&mut header)? > 2 {
+        header.clear();
+    }
+    crate::export::read_stream(r, dir)?;
     Ok(())
 }
 

@@ -170,6 +170,7 @@ pub async fn run(
             listener,
             services.metrics.clone(),
             health.clone(),
+            services.store.clone(),
             admin_stop.clone(),
         ));
     }

@@ -322,6 +322,61 @@ fn the_admin_endpoint_serves_metrics_and_probes() {
 }
 
 #[test]
+fn export_works_while_the_daemon_runs_and_matches_the_export_after_it_stops() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let mut daemon = Daemon::start(&config);
+    let addr = daemon.admin_addr();
+    daemon.wait_for("\"feed_polled\"", 3);
+    // The operator's config names the port the daemon listens on.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let set_admin = |value: &str| {
+        let patched = text.replace(
+            "admin_listen = \"127.0.0.1:0\"",
+            &format!("admin_listen = \"{value}\""),
+        );
+        assert_ne!(patched, text);
+        std::fs::write(&config, patched).unwrap();
+    };
+
+    // Locked store, no admin endpoint to ask: a clear error, nothing half-written.
+    set_admin("");
+    let live = dir.path().join("live");
+    let o = newsd(&config, &["export", "--out", live.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("locked") && stderr(&o).contains("daemon.admin_listen is off"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!live.join("manifest.jsonl").exists());
+
+    set_admin(&addr);
+    let during = export(&config, &live);
+    assert_eq!(during.len(), 5, "{during:#?}");
+    let copies: usize = during
+        .iter()
+        .map(|l| l["duplicates"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(copies, 2);
+
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let after_dir = dir.path().join("after");
+    let after = export(&config, &after_dir);
+    assert_eq!(during, after);
+    for line in &after {
+        let name = line["name"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(live.join(name)).unwrap(),
+            std::fs::read(after_dir.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_copy_arriving_after_a_restart_is_still_caught() {
     let s = seed();
     let dir = tempfile::tempdir().unwrap();
