@@ -369,8 +369,9 @@ pub fn spawn_signal_handlers(
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = term.recv() => { info!(event = "signal", signal = "SIGTERM"); shutdown.cancel(); }
-                _ = int.recv() => { info!(event = "signal", signal = "SIGINT"); shutdown.cancel(); }
+                // Cancel first: nothing that can go wrong while logging may delay the stop.
+                _ = term.recv() => { shutdown.cancel(); info!(event = "signal", signal = "SIGTERM"); }
+                _ = int.recv() => { shutdown.cancel(); info!(event = "signal", signal = "SIGINT"); }
                 _ = hup.recv() => reload.notify_one(),
             }
         }
