@@ -14,7 +14,8 @@ pub struct FeedItem {
     /// The article page, absolute. Items without a usable http(s) link are dropped by the
     /// feed stage, so every item handed on can be fetched.
     pub link: Url,
-    /// The publisher's guid/id, kept only as a fallback identity (see [`FeedItem::identity`]).
+    /// The publisher's guid/id, as the feed states it. Not used for identity: every item handed
+    /// on has a link, and the canonical link comes first (DESIGN §3).
     pub guid: Option<String>,
     /// Headline as the feed states it; the page's own title wins when extraction finds one.
     pub title: Option<String>,

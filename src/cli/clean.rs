@@ -38,7 +38,7 @@ pub struct CleanArgs {
     /// Also list every removed block with its reason on stderr.
     #[arg(long)]
     pub explain: bool,
-    /// Clean every IN_DIR/<id>.html[.gz] into OUT_DIR/<id>.txt, with OUT_DIR/timings.csv.
+    /// Clean every `IN_DIR/<id>.html[.gz]` into `OUT_DIR/<id>.txt`, with `OUT_DIR/timings.csv`.
     #[arg(long, num_args = 2, value_names = ["IN_DIR", "OUT_DIR"])]
     pub batch: Option<Vec<PathBuf>>,
 }

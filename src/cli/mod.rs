@@ -57,7 +57,7 @@ pub enum Command {
     Clean(clean::CleanArgs),
     /// Run clean-text files through the dedup engine (in memory), one JSON line per file
     Dedup(dedup::DedupArgs),
-    /// Write every stored article to DIR/<name> plus DIR/manifest.jsonl
+    /// Write every stored article to `DIR/<name>` plus `DIR/manifest.jsonl`
     Export {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,

@@ -9,12 +9,12 @@
 //! effects, and it must never panic on any input. It is synchronous and CPU-bound, so callers
 //! run it on blocking threads; an [`Extractor`] is built once from config and shared through an
 //! `Arc`. scraper/html5ever types never leave this module: the DOM is converted into a small
-//! arena ([`dom`]) that the heuristics work on.
+//! arena (`dom`) that the heuristics work on.
 //!
-//! Pipeline of one page: [`prepass`] (byte-level removal of script/style/svg/comments, depth and
-//! size caps, JSON-LD kept aside) → html5ever parse → site rules → arena → [`content`] (choose
-//! the body root by text/link density, emit blocks) → [`filter`] (per-block boilerplate
-//! classifier) → [`meta`].
+//! Pipeline of one page: `prepass` (byte-level removal of script/style/svg/comments, depth and
+//! size caps, JSON-LD kept aside) → html5ever parse → site rules → arena → `content` (choose
+//! the body root by text/link density, emit blocks) → `filter` (per-block boilerplate
+//! classifier) → `meta`.
 
 mod content;
 mod decode;
