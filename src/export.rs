@@ -62,6 +62,14 @@ pub struct ExportDir {
     count: usize,
 }
 
+/// `r`, with an error naming the file written.
+fn written<T>(path: &Path, r: std::io::Result<T>) -> Result<T, ExportError> {
+    r.map_err(|source| ExportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Drop for ExportDir {
     fn drop(&mut self) {
         // Gone already when `finish` renamed it.
@@ -73,10 +81,8 @@ impl ExportDir {
     /// Starts an export into `out`, which must exist.
     pub fn create(out: &Path) -> Result<ExportDir, ExportError> {
         let manifest_tmp = out.join(".manifest.jsonl.tmp");
-        let file = File::create(&manifest_tmp).map_err(|source| ExportError::Write {
-            path: manifest_tmp.clone(),
-            source,
-        })?;
+        let file = File::create(&manifest_tmp);
+        let file = written(&manifest_tmp, file)?;
         Ok(ExportDir {
             out: out.to_path_buf(),
             manifest_tmp,
@@ -89,14 +95,8 @@ impl ExportDir {
     pub fn add(&mut self, record: &ArticleRecord, text: &str) -> Result<(), ExportError> {
         let path = self.out.join(&record.name);
         let tmp = self.out.join(format!(".{}.tmp", record.name));
-        let write = |p: &Path, r: std::io::Result<()>| {
-            r.map_err(|source| ExportError::Write {
-                path: p.to_path_buf(),
-                source,
-            })
-        };
-        write(&tmp, std::fs::write(&tmp, text.as_bytes()))?;
-        write(&path, std::fs::rename(&tmp, &path))?;
+        written(&tmp, std::fs::write(&tmp, text.as_bytes()))?;
+        written(&path, std::fs::rename(&tmp, &path))?;
         let mut line = serde_json::to_value(record).expect("records serialise");
         if let Some(obj) = line.as_object_mut() {
             obj.remove("content_hash");
@@ -105,7 +105,7 @@ impl ExportDir {
         let r = serde_json::to_writer(&mut *manifest, &line)
             .map_err(std::io::Error::from)
             .and_then(|()| manifest.write_all(b"\n"));
-        write(&self.manifest_tmp, r)?;
+        written(&self.manifest_tmp, r)?;
         self.count += 1;
         Ok(())
     }
@@ -113,15 +113,9 @@ impl ExportDir {
     /// Puts `manifest.jsonl` in place; returns the number of articles exported.
     pub fn finish(mut self) -> Result<usize, ExportError> {
         let r = self.manifest.flush();
-        let write = |p: &Path, r: std::io::Result<()>| {
-            r.map_err(|source| ExportError::Write {
-                path: p.to_path_buf(),
-                source,
-            })
-        };
-        write(&self.manifest_tmp, r)?;
+        written(&self.manifest_tmp, r)?;
         let path = self.out.join("manifest.jsonl");
-        write(&path, std::fs::rename(&self.manifest_tmp, &path))?;
+        written(&path, std::fs::rename(&self.manifest_tmp, &path))?;
         Ok(self.count)
     }
 }
