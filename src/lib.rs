@@ -59,3 +59,5 @@ pub mod model;
 pub mod pipeline;
 pub mod schedule;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -13,6 +13,9 @@
 //! | `newsd_duplicates_total` | counter | — copies recorded under an original |
 //! | `newsd_pages_rejected_total` | counter | — pages that failed for good (not retried) |
 //! | `newsd_extract_failures_total` | counter | `reason` (`not-html`, `no-content`, …) |
+//! | `newsd_ingest_paused` | gauge | — 1 while ingest is paused (store failing or disk below `store.min_free_bytes`) |
+//! | `newsd_store_errors_total` | counter | — store operations that failed (each one, logged or not) |
+//! | `newsd_polls_abandoned_total` | counter | `reason` (`panic`, `timeout`): polls that did not end normally |
 //! | `newsd_fetch_duration_seconds` | histogram | `target`; includes waiting for the host's turn |
 //! | `newsd_extract_duration_seconds` | histogram | — decode, extract and fingerprint one page |
 //!
@@ -62,6 +65,21 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Pages the extractor could not turn into an article, by reason.",
     ),
     (
+        "newsd_ingest_paused",
+        "gauge",
+        "1 while ingest is paused: the store is failing or free disk is below store.min_free_bytes.",
+    ),
+    (
+        "newsd_store_errors_total",
+        "counter",
+        "Store operations that failed.",
+    ),
+    (
+        "newsd_polls_abandoned_total",
+        "counter",
+        "Feed polls that did not end normally, by reason (panic, timeout).",
+    ),
+    (
         "newsd_fetch_duration_seconds",
         "histogram",
         "Time to fetch a feed or page, including waiting for the host's turn.",
@@ -104,7 +122,9 @@ impl Metrics {
         for result in ["ok", "not_modified", "error"] {
             m.add("newsd_feed_polls_total", &[("result", result)], 0.0);
         }
+        m.set_ingest_paused(false);
         for name in [
+            "newsd_store_errors_total",
             "newsd_articles_stored_total",
             "newsd_duplicates_total",
             "newsd_pages_rejected_total",
@@ -197,6 +217,23 @@ impl Metrics {
 
     pub fn extract_failure(&self, reason: &'static str) {
         self.add("newsd_extract_failures_total", &[("reason", reason)], 1.0);
+    }
+
+    /// Ingest was paused (true) or resumed (false).
+    pub fn set_ingest_paused(&self, paused: bool) {
+        self.registry().values.insert(
+            Self::key("newsd_ingest_paused", &[]),
+            if paused { 1.0 } else { 0.0 },
+        );
+    }
+
+    pub fn store_error(&self) {
+        self.add("newsd_store_errors_total", &[], 1.0);
+    }
+
+    /// A poll ended by `panic` or `timeout` instead of returning.
+    pub fn poll_abandoned(&self, reason: &'static str) {
+        self.add("newsd_polls_abandoned_total", &[("reason", reason)], 1.0);
     }
 
     pub fn stored(&self) {

@@ -145,13 +145,17 @@ fn config_exit(e: ConfigError) -> anyhow::Error {
 pub fn init_logging(format: LogFormat, level: &str) {
     // html5ever reports every parse quirk of real-world HTML ("foster parenting not
     // implemented") at warn level: noise for operators unless they ask for it by name.
-    let level = if level.contains("html5ever") {
-        level.to_string()
-    } else {
-        format!("{level},html5ever=error")
-    };
+    // sled's own error lines repeat a store failure every half second ("failed to flush
+    // from periodic flush thread"); newsd reports store failures itself, once, with what to
+    // do (the ingest gate), so sled is quiet unless named too.
+    let mut level = level.to_string();
+    for (target, floor) in [("html5ever", "error"), ("sled", "off")] {
+        if !level.contains(target) {
+            level = format!("{level},{target}={floor}");
+        }
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error,sled=off"));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,

@@ -61,6 +61,12 @@ pub struct DaemonConfig {
     /// On SIGTERM, in-flight work gets this long to finish before it is abandoned (abandoned
     /// items are retried on the next start: their feed's cursor was not advanced).
     pub drain_timeout_secs: u64,
+    /// A feed poll (feed + all its new pages) that runs longer is abandoned and counted as a
+    /// failed poll of its feed; items finished so far are kept, the rest retried next poll.
+    pub poll_timeout_secs: u64,
+    /// The writer holding one article this long (normally milliseconds) means the pipeline is
+    /// stuck: `/healthz` turns 503 and the systemd watchdog is no longer fed.
+    pub stall_timeout_secs: u64,
     /// Where `newsd run` serves `/metrics`, `/healthz` and `/readyz` (`ip:port`); loopback by
     /// default, empty to turn the endpoint off.
     pub admin_listen: String,
@@ -86,6 +92,8 @@ impl Default for DaemonConfig {
             max_concurrent_feeds: 8,
             queue_capacity: 64,
             drain_timeout_secs: 20,
+            poll_timeout_secs: 600,
+            stall_timeout_secs: 120,
             admin_listen: "127.0.0.1:9464".into(),
         }
     }
@@ -298,6 +306,14 @@ impl Config {
                 self.daemon.max_concurrent_feeds,
             ),
             ("daemon.queue_capacity", self.daemon.queue_capacity),
+            (
+                "daemon.poll_timeout_secs",
+                self.daemon.poll_timeout_secs as usize,
+            ),
+            (
+                "daemon.stall_timeout_secs",
+                self.daemon.stall_timeout_secs as usize,
+            ),
         ] {
             if v == 0 {
                 push(key, "must be > 0".into());

@@ -8,14 +8,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+pub use super::health::Health;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -25,55 +25,6 @@ const MAX_HEAD_BYTES: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest an export may wait for its client to take more data.
 const EXPORT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What `/healthz` and `/readyz` report, kept up to date by the scheduler loop.
-#[derive(Debug)]
-pub struct Health {
-    /// Ready: the store is open and the scheduler is dispatching; false again once shutdown
-    /// starts, so a load balancer or supervisor stops counting on this instance.
-    ready: AtomicBool,
-    /// Unix time (seconds) of the scheduler loop's last turn.
-    last_tick: AtomicU64,
-    /// Longest the loop may go without a turn and still be healthy: it wakes at least every
-    /// feed-list check, so a longer silence means it is stuck.
-    stall_after: Duration,
-}
-
-impl Health {
-    pub fn new(stall_after: Duration) -> Health {
-        let h = Health {
-            ready: AtomicBool::new(false),
-            last_tick: AtomicU64::new(0),
-            stall_after,
-        };
-        h.tick();
-        h
-    }
-
-    pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::Relaxed);
-    }
-
-    /// The scheduler loop took a turn.
-    pub fn tick(&self) {
-        self.last_tick.store(unix_now(), Ordering::Relaxed);
-    }
-
-    fn healthy(&self) -> bool {
-        unix_now().saturating_sub(self.last_tick.load(Ordering::Relaxed))
-            <= self.stall_after.as_secs()
-    }
-
-    fn ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Binds the admin address; failing to bind is a startup error the operator must see.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -209,14 +160,14 @@ fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
             "text/plain; version=0.0.4; charset=utf-8",
             metrics.render(),
         ),
-        "/healthz" if health.healthy() => ("200 OK", TEXT, "ok\n".into()),
-        "/healthz" => (
-            "503 Service Unavailable",
-            TEXT,
-            "scheduler stalled\n".into(),
-        ),
-        "/readyz" if health.ready() => ("200 OK", TEXT, "ready\n".into()),
-        "/readyz" => ("503 Service Unavailable", TEXT, "not ready\n".into()),
+        "/healthz" => match health.problem() {
+            None => ("200 OK", TEXT, "ok\n".into()),
+            Some(why) => ("503 Service Unavailable", TEXT, format!("{why}\n")),
+        },
+        "/readyz" => match health.unready() {
+            None => ("200 OK", TEXT, "ready\n".into()),
+            Some(why) => ("503 Service Unavailable", TEXT, format!("{why}\n")),
+        },
         _ => ("404 Not Found", TEXT, "not found\n".into()),
     };
     Reply::Page(status, content_type, body)
@@ -225,6 +176,8 @@ fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::health::unix_now;
+    use std::sync::atomic::Ordering;
 
     fn page(r: Reply) -> (&'static str, &'static str, String) {
         match r {

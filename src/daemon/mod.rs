@@ -5,14 +5,21 @@
 //! stops dispatching, in-flight feed polls get `daemon.drain_timeout_secs` to finish, whatever
 //! is left is abandoned (its feed cursor was not advanced, so it is retried on the next
 //! start), the workers stop, and the store is flushed.
+//!
+//! Pieces: [`scheduler`] (the due-time book, O(log n) per poll), [`health`] (what the probes
+//! and the watchdog say, from evidence of progress), `supervise` below (the ingest gate's
+//! recovery loop: free disk and store reopen), `admin` (the loopback HTTP endpoint),
+//! `notify` (systemd).
 
 mod admin;
+pub mod health;
+mod lists;
 mod notify;
+pub mod scheduler;
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::Notify;
@@ -27,11 +34,22 @@ use crate::dedup::{DedupError, Engine};
 use crate::extract::{ExtractError, Extractor};
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, Report, Workers};
+use crate::pipeline::{Gate, Hooks, Liveness, Parts, Pipeline, PollDone, Report, Workers};
 use crate::store::{Store, StoreError};
+use health::Health;
+use lists::ListWatch;
+use scheduler::{Due, Scheduler};
 
 /// How often the feed-list files are checked for changes (SIGHUP reloads at once).
 const LIST_CHECK_EVERY: Duration = Duration::from_secs(30);
+/// How often free disk is checked while ingest runs.
+const DISK_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// Backoff of the store reopen attempts while ingest is paused: from the first to the last.
+const RECOVER_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+/// Longest gap between two `STATUS=` updates to systemd.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+/// How soon a feed whose poll task vanished (aborted) is tried again.
+const LOST_POLL_RETRY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -48,6 +66,10 @@ pub enum DaemonError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "ingest stopped: {0} (the store is failing; see the log for the first error, free disk space, then restart)"
+    )]
+    StoreFailing(String),
 }
 
 /// Everything a pass or the daemon needs, built once.
@@ -57,30 +79,49 @@ pub struct Services {
     pub pipeline: Pipeline,
     /// What every stage counts; served by the admin endpoint of `newsd run`.
     pub metrics: Arc<Metrics>,
+    /// Pauses ingest while the store cannot write.
+    pub gate: Arc<Gate>,
+    /// What the writer and page workers are holding, for the health check.
+    pub liveness: Arc<Liveness>,
     workers: Workers,
 }
 
 impl Services {
     pub fn start(cfg: Config) -> Result<Services, DaemonError> {
+        Self::start_with(cfg, Hooks::default())
+    }
+
+    /// [`Services::start`] with the pipeline's test hooks.
+    pub fn start_with(cfg: Config, hooks: Hooks) -> Result<Services, DaemonError> {
         let cfg = Arc::new(cfg);
         let store = Arc::new(Store::open(&cfg.store)?);
-        let fetcher = Fetcher::new(&cfg.fetch)?;
-        let extractor = Arc::new(Extractor::new(&cfg.extract)?);
-        let engine = Arc::new(Engine::new(&cfg.dedup)?);
         let metrics = Arc::new(Metrics::new());
-        let (pipeline, workers) = Pipeline::start(
-            cfg.clone(),
+        let gate = Arc::new(Gate::new(
             store.clone(),
-            fetcher,
-            extractor,
-            engine,
             metrics.clone(),
+            cfg.store.min_free_bytes,
+        ));
+        let liveness = Arc::new(Liveness::new(cfg.daemon.page_workers));
+        let (pipeline, workers) = Pipeline::start_with(
+            Parts {
+                cfg: cfg.clone(),
+                store: store.clone(),
+                fetcher: Fetcher::new(&cfg.fetch)?,
+                extractor: Arc::new(Extractor::new(&cfg.extract)?),
+                engine: Arc::new(Engine::new(&cfg.dedup)?),
+                metrics: metrics.clone(),
+                gate: gate.clone(),
+                liveness: liveness.clone(),
+            },
+            hooks,
         );
         Ok(Services {
             cfg,
             store,
             pipeline,
             metrics,
+            gate,
+            liveness,
             workers,
         })
     }
@@ -91,6 +132,7 @@ impl Services {
             store,
             pipeline,
             mut workers,
+            gate,
             ..
         } = self;
         drop(pipeline);
@@ -109,6 +151,12 @@ impl Services {
         // The writer finishes the job it holds (one short transaction) and exits once every
         // sender is gone.
         let _ = workers.writer.await;
+        if !store.is_open() {
+            // Closed after a failure: what it had written was flushed or is lost with the
+            // failure; the reopen that would flush it is the next start's.
+            info!(event = "store_closed", cause = ?gate.cause().map(|c| c.to_string()));
+            return Ok(());
+        }
         store.flush()
     }
 }
@@ -116,7 +164,9 @@ impl Services {
 /// `newsd once`: polls every feed once, in list order, and returns the counts.
 ///
 /// Feeds are polled one after another so that ingest order — and so which copy of a story
-/// is the original — is reproducible; pages within a feed are fetched concurrently.
+/// is the original — is reproducible; pages within a feed are fetched concurrently. A store
+/// that fails (or free disk below the watermark) ends the pass with an error after the
+/// current feed: nothing already stored is lost, and the next pass resumes.
 pub async fn once(cfg: Config, shutdown: CancellationToken) -> Result<Report, DaemonError> {
     let (feeds, problems) = cfg.load_feeds();
     for p in &problems {
@@ -125,23 +175,45 @@ pub async fn once(cfg: Config, shutdown: CancellationToken) -> Result<Report, Da
     let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
     let services = Services::start(cfg)?;
     let mut report = Report::default();
+    let mut stopped_by = None;
     for spec in &feeds {
         if shutdown.is_cancelled() {
             break;
         }
-        if let Some(state) = services.store.feed_state(spec.url.as_str())?
-            && let Some(why) = state.disabled
+        let gate = services.gate.clone();
+        if !tokio::task::spawn_blocking(move || gate.recover())
+            .await
+            .unwrap_or(false)
+            || services.gate.is_paused()
         {
-            info!(event = "feed_disabled", feed = %spec.url, reason = %why);
-            continue;
+            stopped_by = services.gate.cause().map(|c| c.to_string());
+            break;
+        }
+        match services.store.feed_state(spec.url.as_str()) {
+            Ok(Some(state)) if state.disabled.is_some() => {
+                let why = state.disabled.unwrap_or_default();
+                info!(event = "feed_disabled", feed = %spec.url, reason = %why);
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                services.gate.store_failed(&e, "read feed state");
+                continue;
+            }
         }
         tokio::select! {
-            r = services.pipeline.poll_feed(spec) => report.add(&r),
+            done = services.pipeline.poll(spec) => report.add(&done.report),
             _ = shutdown.cancelled() => break,
         }
     }
+    if stopped_by.is_none() && services.gate.is_paused() {
+        stopped_by = services.gate.cause().map(|c| c.to_string());
+    }
     services.stop(Instant::now() + drain).await?;
-    Ok(report)
+    match stopped_by {
+        Some(cause) => Err(DaemonError::StoreFailing(cause)),
+        None => Ok(report),
+    }
 }
 
 /// `newsd run`: polls every feed on its schedule until `shutdown` is cancelled; `reload`
@@ -151,16 +223,33 @@ pub async fn run(
     shutdown: CancellationToken,
     reload: Arc<Notify>,
 ) -> Result<Report, DaemonError> {
+    run_with(cfg, shutdown, reload, Hooks::default()).await
+}
+
+/// [`run`] with the pipeline's test hooks.
+pub async fn run_with(
+    cfg: Config,
+    shutdown: CancellationToken,
+    reload: Arc<Notify>,
+    hooks: Hooks,
+) -> Result<Report, DaemonError> {
     let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
-    let max_polls = cfg.daemon.max_concurrent_feeds;
-    let services = Services::start(cfg.clone())?;
+    let services = Services::start_with(cfg.clone(), hooks)?;
+    let d = &cfg.daemon;
+    let work_stall =
+        Duration::from_secs(d.poll_timeout_secs + d.drain_timeout_secs + d.stall_timeout_secs);
     // The scheduler wakes at least every list check (or watchdog period): three missed
     // turns in a row mean it is stuck.
-    let health = Arc::new(admin::Health::new(3 * LIST_CHECK_EVERY));
-    // Not a child of `shutdown`: during the drain `/readyz` must still answer (503). The
-    // guard stops the endpoint on every way out of this function.
-    let admin_stop = CancellationToken::new();
-    let _admin_guard = admin_stop.clone().drop_guard();
+    let health = Arc::new(Health::new(3 * LIST_CHECK_EVERY).watching(
+        services.liveness.clone(),
+        services.gate.clone(),
+        Duration::from_secs(d.stall_timeout_secs),
+        work_stall,
+    ));
+    // Not children of `shutdown`: during the drain `/readyz` must still answer (503). The
+    // guard stops the endpoint and the supervisor on every way out of this function.
+    let background = CancellationToken::new();
+    let _guard = background.clone().drop_guard();
     // Validated with the config, so only binding can fail here.
     if let Ok(Some(addr)) = cfg.daemon.admin_addr() {
         let listener = admin::bind(addr)
@@ -171,117 +260,24 @@ pub async fn run(
             services.metrics.clone(),
             health.clone(),
             services.store.clone(),
-            admin_stop.clone(),
+            background.clone(),
         ));
     }
-    let mut lists = ListWatch::new(&cfg);
-    let mut feeds = lists.load(&cfg);
-    services.metrics.set_feeds(feeds.len());
-    let mut due = due_times(&services.store, &feeds)?;
-    let watchdog = notify::watchdog_interval();
-    let mut in_flight: HashSet<Url> = HashSet::new();
-    let mut polls: JoinSet<(Url, Report)> = JoinSet::new();
-    let mut total = Report::default();
-    info!(event = "started", feeds = feeds.len(), data_dir = %cfg.store.data_dir.display());
-    notify::ready(feeds.len());
+    tokio::spawn(supervise(services.gate.clone(), background.clone()));
+
+    let mut sched = Schedule::new(&cfg, &services, health.clone());
+    info!(event = "started", feeds = sched.book.len(), data_dir = %cfg.store.data_dir.display());
+    notify::ready(sched.book.len());
     health.set_ready(true);
-    let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
+    sched.run(&shutdown, &reload).await;
 
-    loop {
-        // Dispatch every due feed, up to the concurrency cap.
-        let now = Utc::now();
-        for spec in &feeds {
-            if polls.len() >= max_polls {
-                break;
-            }
-            let is_due = due
-                .get(&spec.url)
-                .is_some_and(|t| t.is_none_or(|t| t <= now));
-            if is_due && !in_flight.contains(&spec.url) {
-                in_flight.insert(spec.url.clone());
-                let pipeline = services.pipeline.clone();
-                let spec = spec.clone();
-                polls.spawn(async move {
-                    let r = pipeline.poll_feed(&spec).await;
-                    (spec.url, r)
-                });
-            }
-        }
-        let next_due = due
-            .iter()
-            .filter(|(url, _)| !in_flight.contains(*url))
-            .filter_map(|(_, t)| *t)
-            .min()
-            .map(|t| {
-                let wait = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-                Instant::now() + wait
-            });
-        let mut wake = next_list_check;
-        if let Some(t) = next_due {
-            wake = wake.min(t);
-        }
-        if let Some(w) = watchdog {
-            wake = wake.min(Instant::now() + w);
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            Some(joined) = polls.join_next(), if !polls.is_empty() => {
-                match joined {
-                    Ok((url, report)) => {
-                        in_flight.remove(&url);
-                        total.add(&report);
-                        match next_poll(&services.store, &url)? {
-                            Some(t) => due.insert(url, t),
-                            None => due.remove(&url),
-                        };
-                        notify::status(&total);
-                    }
-                    Err(e) => error!(event = "poll_crashed", error = %e),
-                }
-            }
-            _ = reload.notified() => {
-                info!(event = "reload", reason = "SIGHUP");
-                feeds = lists.load(&cfg);
-                services.metrics.set_feeds(feeds.len());
-                due = due_times(&services.store, &feeds)?;
-            }
-            _ = tokio::time::sleep_until(wake) => {
-                if Instant::now() >= next_list_check {
-                    next_list_check = Instant::now() + LIST_CHECK_EVERY;
-                    if lists.changed() {
-                        info!(event = "reload", reason = "feed list changed");
-                        feeds = lists.load(&cfg);
-                        services.metrics.set_feeds(feeds.len());
-                        due = due_times(&services.store, &feeds)?;
-                    }
-                }
-            }
-        }
-        notify::watchdog();
-        health.tick();
-    }
-
-    info!(event = "stopping", in_flight = polls.len());
+    info!(event = "stopping", in_flight = sched.polls.len());
     health.set_ready(false);
     notify::stopping();
     let deadline = Instant::now() + drain;
-    let drained = tokio::time::timeout_at(deadline, async {
-        while let Some(joined) = polls.join_next().await {
-            if let Ok((_, report)) = joined {
-                total.add(&report);
-            }
-        }
-    })
-    .await;
-    if drained.is_err() {
-        warn!(
-            event = "drain_timeout",
-            abandoned = polls.len(),
-            "feed polls abandoned; they are retried on the next start"
-        );
-        polls.abort_all();
-        while polls.join_next().await.is_some() {}
-    }
+    sched.drain(deadline).await;
+    let total = sched.total.clone();
+    drop(sched);
     services.stop(deadline).await?;
     info!(
         event = "stopped",
@@ -291,70 +287,269 @@ pub async fn run(
     Ok(total)
 }
 
-/// When each listed, enabled feed is due (None = now).
-fn due_times(
-    store: &Store,
-    feeds: &[FeedSpec],
-) -> Result<HashMap<Url, Option<chrono::DateTime<Utc>>>, StoreError> {
-    let mut due = HashMap::new();
-    for f in feeds {
-        if let Some(t) = next_poll(store, &f.url)? {
-            due.insert(f.url.clone(), t);
+/// The ingest gate's recovery loop: checks free disk every [`DISK_CHECK_EVERY`] while ingest
+/// runs, and while it is paused retries the store with exponential backoff until writes
+/// succeed again (see [`Gate::recover`]).
+async fn supervise(gate: Arc<Gate>, stop: CancellationToken) {
+    let mut backoff = RECOVER_BACKOFF.0;
+    loop {
+        let g = gate.clone();
+        let running = tokio::task::spawn_blocking(move || g.recover())
+            .await
+            .unwrap_or(false);
+        let wait = if running {
+            backoff = RECOVER_BACKOFF.0;
+            DISK_CHECK_EVERY
+        } else {
+            let w = backoff;
+            backoff = (backoff * 2).min(RECOVER_BACKOFF.1);
+            w
+        };
+        // Paused by a failure inside the pipeline: start recovering at the short step.
+        let woke = tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => false,
+            _ = wait_for_pause(&gate, running) => true,
+        };
+        if woke {
+            backoff = RECOVER_BACKOFF.0;
+            tokio::time::sleep(backoff).await;
         }
     }
-    Ok(due)
 }
 
-/// A feed's next poll: None when it is disabled, Some(None) when it is due now.
-#[allow(clippy::option_option)]
-fn next_poll(
-    store: &Store,
-    url: &Url,
-) -> Result<Option<Option<chrono::DateTime<Utc>>>, StoreError> {
-    Ok(match store.feed_state(url.as_str())? {
-        Some(s) if s.disabled.is_some() => None,
-        Some(s) => Some(s.next_poll),
-        None => Some(None),
-    })
+/// Resolves when the gate pauses while `running` (polls every 100 ms: pauses are rare and
+/// this keeps the gate free of wakers); never otherwise.
+async fn wait_for_pause(gate: &Gate, running: bool) {
+    if !running {
+        return std::future::pending().await;
+    }
+    while !gate.is_paused() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
-/// Remembers the feed-list files' modification times to notice edits without inotify.
-struct ListWatch {
-    files: Vec<PathBuf>,
-    stamps: Vec<Option<SystemTime>>,
+/// The scheduler loop of `newsd run` and its state.
+struct Schedule<'a> {
+    cfg: &'a Config,
+    services: &'a Services,
+    health: Arc<Health>,
+    book: Scheduler,
+    polls: JoinSet<(Url, PollDone)>,
+    /// Which feed each poll task is for, so a task that dies without returning still
+    /// releases its feed.
+    tasks: HashMap<tokio::task::Id, Url>,
+    total: Report,
+    lists: ListWatch,
+    /// Articles stored since the last UTC midnight (for `STATUS=`).
+    stored_today: (chrono::NaiveDate, usize),
+    next_status: Instant,
+    /// Ingest was paused at the last turn (a resume re-reads every feed's due time).
+    was_paused: bool,
 }
 
-impl ListWatch {
-    fn new(cfg: &Config) -> ListWatch {
-        let files = cfg.feed_files.clone();
-        let stamps = files.iter().map(|f| mtime(f)).collect();
-        ListWatch { files, stamps }
+impl<'a> Schedule<'a> {
+    fn new(cfg: &'a Config, services: &'a Services, health: Arc<Health>) -> Schedule<'a> {
+        let mut lists = ListWatch::new(cfg);
+        let feeds = lists.load(cfg);
+        services.metrics.set_feeds(feeds.len());
+        let mut s = Schedule {
+            cfg,
+            services,
+            health,
+            book: Scheduler::new(),
+            polls: JoinSet::new(),
+            tasks: HashMap::new(),
+            total: Report::default(),
+            lists,
+            stored_today: (Utc::now().date_naive(), 0),
+            next_status: Instant::now(),
+            was_paused: false,
+        };
+        s.set_feeds(feeds);
+        s
     }
 
-    fn changed(&mut self) -> bool {
-        let now: Vec<_> = self.files.iter().map(|f| mtime(f)).collect();
-        let changed = now != self.stamps;
-        self.stamps = now;
-        changed
+    fn set_feeds(&mut self, feeds: Vec<FeedSpec>) {
+        let (store, gate) = (&self.services.store, &self.services.gate);
+        self.book
+            .set_feeds(feeds, |spec| due_from_store(store, gate, &spec.url));
     }
 
-    fn load(&mut self, cfg: &Config) -> Vec<FeedSpec> {
-        self.changed();
-        let (feeds, problems) = cfg.load_feeds();
-        for p in &problems {
-            warn!(event = "feed_list_error", error = %p);
+    /// Runs until shutdown.
+    async fn run(&mut self, shutdown: &CancellationToken, reload: &Notify) {
+        let watchdog = notify::watchdog_interval();
+        let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
+        loop {
+            self.after_pause();
+            self.dispatch();
+            let mut wake = next_list_check.min(self.next_status);
+            if let Some(t) = self.book.next_due() {
+                wake = wake.min(t);
+            }
+            if let Some(w) = watchdog {
+                wake = wake.min(Instant::now() + w);
+            }
+            if self.services.gate.is_paused() {
+                wake = wake.min(Instant::now() + Duration::from_secs(1));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(joined) = self.polls.join_next_with_id(), if !self.polls.is_empty() => {
+                    self.completed(joined);
+                }
+                _ = reload.notified() => {
+                    info!(event = "reload", reason = "SIGHUP");
+                    self.reload();
+                }
+                _ = tokio::time::sleep_until(wake) => {
+                    if Instant::now() >= next_list_check {
+                        next_list_check = Instant::now() + LIST_CHECK_EVERY;
+                        if self.lists.changed() {
+                            info!(event = "reload", reason = "feed list changed");
+                            self.reload();
+                        }
+                    }
+                }
+            }
+            self.report_liveness();
         }
-        info!(
-            event = "feeds_loaded",
-            feeds = feeds.len(),
-            problems = problems.len()
-        );
-        feeds
+    }
+
+    fn reload(&mut self) {
+        let feeds = self.lists.load(self.cfg);
+        self.services.metrics.set_feeds(feeds.len());
+        self.set_feeds(feeds);
+    }
+
+    /// After a pause ends, the store may hold older feed states than this book assumed
+    /// (sled loses what it had not flushed when it failed): re-read them.
+    fn after_pause(&mut self) {
+        let paused = self.services.gate.is_paused();
+        if self.was_paused && !paused {
+            let (store, gate) = (&self.services.store, &self.services.gate);
+            self.book
+                .reschedule_all(|spec| due_from_store(store, gate, &spec.url));
+        }
+        self.was_paused = paused;
+    }
+
+    /// Starts every due feed, up to the concurrency cap; none while ingest is paused.
+    fn dispatch(&mut self) {
+        let now = Instant::now();
+        while self.polls.len() < self.cfg.daemon.max_concurrent_feeds
+            && !self.services.gate.is_paused()
+        {
+            let Some(spec) = self.book.pop_due(now) else {
+                break;
+            };
+            let pipeline = self.services.pipeline.clone();
+            let url = spec.url.clone();
+            let handle = self.polls.spawn(async move {
+                let done = pipeline.poll(&spec).await;
+                (spec.url, done)
+            });
+            self.tasks.insert(handle.id(), url);
+        }
+    }
+
+    fn completed(
+        &mut self,
+        joined: Result<(tokio::task::Id, (Url, PollDone)), tokio::task::JoinError>,
+    ) {
+        match joined {
+            Ok((id, (url, done))) => {
+                self.tasks.remove(&id);
+                self.total.add(&done.report);
+                let today = Utc::now().date_naive();
+                if self.stored_today.0 != today {
+                    self.stored_today = (today, 0);
+                }
+                self.stored_today.1 += done.report.stored;
+                self.book.complete(&url, due_at(done.next), done.failed);
+            }
+            Err(e) => {
+                // `Pipeline::poll` contains panics, so only an abort gets here; the feed is
+                // released all the same.
+                error!(event = "poll_crashed", error = %e);
+                if let Some(url) = self.tasks.remove(&e.id()) {
+                    self.services.metrics.poll_abandoned("panic");
+                    self.book
+                        .complete(&url, Due::At(Instant::now() + LOST_POLL_RETRY), true);
+                }
+            }
+        }
+    }
+
+    /// Publishes the evidence of progress; feeds the watchdog only when healthy.
+    fn report_liveness(&mut self) {
+        let now = Instant::now();
+        let oldest = self.book.in_flight().min().map(|t| now.duration_since(t));
+        self.health.tick_with(oldest);
+        match self.health.problem() {
+            None => notify::watchdog(),
+            Some(why) => warn!(event = "unhealthy", error = %why, "watchdog not fed"),
+        }
+        if now >= self.next_status {
+            self.next_status = now + STATUS_EVERY;
+            notify::status(&notify::Status {
+                feeds: self.book.len(),
+                due: self.book.due_count(now),
+                in_flight: self.polls.len(),
+                failing_hosts: self.book.failing_hosts(),
+                stored_today: self.stored_today.1,
+                paused: self.services.gate.cause().map(|c| c.to_string()),
+                unhealthy: self.health.problem(),
+            });
+        }
+    }
+
+    /// Waits for in-flight polls until `deadline`, then abandons the rest.
+    async fn drain(&mut self, deadline: Instant) {
+        let drained = tokio::time::timeout_at(deadline, async {
+            while let Some(joined) = self.polls.join_next().await {
+                if let Ok((_, done)) = joined {
+                    self.total.add(&done.report);
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
+                event = "drain_timeout",
+                abandoned = self.polls.len(),
+                "feed polls abandoned; they are retried on the next start"
+            );
+            self.polls.abort_all();
+            while self.polls.join_next().await.is_some() {}
+        }
     }
 }
 
-fn mtime(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// A feed's due time from its persisted state: now for a new feed, never when disabled.
+/// A store failure tells the gate (which pauses ingest) and makes the feed due now, to be
+/// polled once ingest resumes.
+fn due_from_store(store: &Store, gate: &Gate, url: &Url) -> Due {
+    match store.feed_state(url.as_str()) {
+        Ok(Some(s)) if s.disabled.is_some() => Due::Never,
+        Ok(Some(s)) => due_at(s.next_poll.or(Some(Utc::now()))),
+        Ok(None) => Due::At(Instant::now()),
+        Err(e) => {
+            gate.store_failed(&e, "read feed state");
+            Due::At(Instant::now())
+        }
+    }
+}
+
+/// Wall-clock next poll → scheduler instant (`None` = disabled).
+fn due_at(next: Option<chrono::DateTime<Utc>>) -> Due {
+    match next {
+        None => Due::Never,
+        Some(t) => {
+            let wait = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            Due::At(Instant::now() + wait)
+        }
+    }
 }
 
 /// Cancels `shutdown` on SIGTERM/SIGINT and wakes `reload` on SIGHUP.

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-use crate::pipeline::Report;
-
 fn send(states: &[NotifyState<'_>]) {
     // Failing to reach systemd is not a reason to stop ingesting; systemd itself will act
     // (timeout, watchdog) if it really is not hearing from us.
@@ -18,19 +16,48 @@ pub fn ready(feeds: usize) {
     send(&[NotifyState::Ready, NotifyState::Status(&status)]);
 }
 
-pub fn status(total: &Report) {
-    let status = format!(
-        "{} polls, {} stored, {} duplicates, {} feed errors",
-        total.feeds_polled, total.stored, total.duplicates, total.feed_errors
-    );
-    send(&[NotifyState::Status(&status)]);
+/// What `STATUS=` shows (`systemctl status newsd`).
+pub struct Status {
+    pub feeds: usize,
+    /// Due and waiting for a poll slot (or for ingest to resume).
+    pub due: usize,
+    pub in_flight: usize,
+    /// Hosts whose feeds' last poll failed.
+    pub failing_hosts: usize,
+    pub stored_today: usize,
+    /// Why ingest is paused, if it is.
+    pub paused: Option<String>,
+    /// Why the daemon is unhealthy (the watchdog is not fed), if it is.
+    pub unhealthy: Option<String>,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(why) = &self.unhealthy {
+            write!(f, "UNHEALTHY: {why}; ")?;
+        }
+        if let Some(why) = &self.paused {
+            write!(f, "PAUSED: {why}; ")?;
+        }
+        write!(
+            f,
+            "{} feeds: {} due, {} in flight, {} failing hosts; {} stored today",
+            self.feeds, self.due, self.in_flight, self.failing_hosts, self.stored_today
+        )
+    }
+}
+
+pub fn status(status: &Status) {
+    let line = status.to_string();
+    send(&[NotifyState::Status(&line)]);
 }
 
 pub fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
-/// Ping the watchdog; called from the scheduler loop, so a wedged loop stops the pings.
+/// Ping the watchdog; called from the scheduler loop only while the health check passes, so
+/// a wedged loop, a stuck writer or a poll that escaped its timeout stops the pings.
 pub fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }

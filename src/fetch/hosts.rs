@@ -12,6 +12,8 @@ use tokio::time::Instant;
 /// Longest pause one `Retry-After` may impose on a host (a bogus header cannot stall it for
 /// a year).
 const MAX_PAUSE: Duration = Duration::from_secs(6 * 3600);
+/// How often idle hosts are forgotten, so the map shrinks when feeds leave the list.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct HostLimiter {
@@ -22,7 +24,14 @@ struct Inner {
     per_host: usize,
     delay: Duration,
     global: Arc<Semaphore>,
-    hosts: Mutex<HashMap<String, Arc<HostState>>>,
+    hosts: Mutex<Hosts>,
+}
+
+#[derive(Default)]
+struct Hosts {
+    map: HashMap<String, Arc<HostState>>,
+    /// When idle hosts were last forgotten.
+    pruned: Option<Instant>,
 }
 
 struct HostState {
@@ -44,14 +53,31 @@ impl HostLimiter {
                 per_host: per_host.max(1),
                 delay,
                 global: Arc::new(Semaphore::new(global.max(1))),
-                hosts: Mutex::new(HashMap::new()),
+                hosts: Mutex::new(Hosts::default()),
             }),
         }
     }
 
     fn state(&self, host: &str) -> Arc<HostState> {
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if hosts
+            .pruned
+            .is_none_or(|t| now.duration_since(t) >= PRUNE_EVERY)
+        {
+            hosts.pruned = Some(now);
+            let per_host = self.inner.per_host;
+            // Idle: nobody waiting or holding a slot (only the map holds the state, every
+            // slot free) and no delay or pause pending. Forgetting it loses nothing.
+            hosts.map.retain(|_, st| {
+                let idle = Arc::strong_count(st) == 1
+                    && st.slots.available_permits() == per_host
+                    && *st.next_start.lock().unwrap_or_else(|p| p.into_inner()) <= now;
+                !idle
+            });
+        }
         hosts
+            .map
             .entry(host.to_string())
             .or_insert_with(|| {
                 Arc::new(HostState {
@@ -111,9 +137,41 @@ impl HostLimiter {
     }
 }
 
+impl HostLimiter {
+    /// Hosts currently remembered (for tests and the soak check).
+    pub fn hosts_tracked(&self) -> usize {
+        self.inner
+            .hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_hosts_are_forgotten_busy_or_paused_ones_kept() {
+        let limiter = HostLimiter::new(1, Duration::from_millis(10), 8);
+        for i in 0..50 {
+            let _p = limiter.acquire(&format!("h{i}.example")).await;
+        }
+        let busy = limiter.acquire("busy.example").await;
+        limiter.pause("paused.example", Duration::from_secs(3600));
+        assert_eq!(limiter.hosts_tracked(), 52);
+        tokio::time::sleep(PRUNE_EVERY).await;
+        let _p = limiter.acquire("new.example").await;
+        // The 50 idle hosts are gone; the busy one (slot held) and the paused one stay.
+        assert_eq!(limiter.hosts_tracked(), 3);
+        drop(busy);
+        // A paused host is still paused after the prune.
+        let t = Instant::now();
+        let _q = limiter.acquire("paused.example").await;
+        assert!(t.elapsed() >= Duration::from_secs(3500));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn requests_to_one_host_are_spaced_by_the_delay() {

@@ -20,6 +20,7 @@
 //! interpret fingerprints: the dedup engine decides, the store keeps bytes.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -38,6 +39,9 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// sled's page cache: bounds the store's memory whatever the number of articles.
     pub cache_capacity_bytes: u64,
+    /// Ingest pauses when free disk under `data_dir` falls below this (0 = off), before a
+    /// full disk fails writes; it resumes at a tenth above it.
+    pub min_free_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -45,6 +49,7 @@ impl Default for StoreConfig {
         StoreConfig {
             data_dir: PathBuf::from("data"),
             cache_capacity_bytes: 64 * 1024 * 1024,
+            min_free_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -69,6 +74,10 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("store I/O: {0}")]
     Sled(#[from] sled::Error),
+    #[error(
+        "store at {path} is closed after a write failure; newsd reopens it when writes succeed again"
+    )]
+    Closed { path: PathBuf },
     #[error("store record {key}: {reason}")]
     Record { key: String, reason: String },
 }
@@ -151,8 +160,10 @@ pub struct Stats {
     pub size_on_disk_bytes: u64,
 }
 
-pub struct Store {
-    path: PathBuf,
+/// The sled database and its trees. Held behind an `Arc` so that the store can drop them
+/// all at once (closing the database and stopping sled's flusher) after a write failure and
+/// open them again later, while an operation in progress keeps its own handle.
+struct Trees {
     db: sled::Db,
     articles: sled::Tree,
     meta: sled::Tree,
@@ -166,23 +177,11 @@ pub struct Store {
     schema: sled::Tree,
 }
 
-const NEXT_SEQ: &[u8] = b"next_seq";
-/// Copies recorded so far; kept in the same transaction as each record so `stats` need not
-/// read every article's metadata.
-const DUPLICATES: &[u8] = b"duplicates";
-const VERSION: &[u8] = b"version";
-
-fn be_u64(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-impl Store {
-    /// Opens (or creates) the store, refusing a store written by a newer schema.
-    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
-        let path = cfg.data_dir.clone();
+impl Trees {
+    fn open(cfg: &StoreConfig) -> Result<Trees, StoreError> {
         let db = open_db(cfg)?;
         let tree = |name: &str| db.open_tree(name);
-        let store = Store {
+        Ok(Trees {
             articles: tree("articles")?,
             meta: tree("meta")?,
             by_seq: tree("by_seq")?,
@@ -194,36 +193,146 @@ impl Store {
             rejects: tree("rejects")?,
             schema: tree("meta_schema")?,
             db,
-            path,
-        };
-        match store.schema.get(VERSION)? {
+        })
+    }
+}
+
+pub struct Store {
+    path: PathBuf,
+    /// How to open the database again after [`Store::close`].
+    cfg: StoreConfig,
+    /// `None` while closed: sled poisons a database after its first I/O error (every later
+    /// call fails with it until the database is opened again), so a failed write closes the
+    /// store and [`Store::reopen`] is the only way back.
+    trees: RwLock<Option<Arc<Trees>>>,
+}
+
+const NEXT_SEQ: &[u8] = b"next_seq";
+/// Copies recorded so far; kept in the same transaction as each record so `stats` need not
+/// read every article's metadata.
+const DUPLICATES: &[u8] = b"duplicates";
+const VERSION: &[u8] = b"version";
+/// Written and flushed by [`Store::reopen`] to prove the store can write again.
+const PROBE: &[u8] = b"write_probe";
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Free bytes available to this process on the file system holding `path` (or its nearest
+/// existing ancestor, for a store not created yet).
+pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut probe = path;
+    while !probe.exists() {
+        match probe.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe = p,
+            _ => {
+                probe = Path::new(".");
+                break;
+            }
+        }
+    }
+    let c = std::ffi::CString::new(probe.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is written by statvfs on success.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+impl Store {
+    /// Opens (or creates) the store, refusing a store written by a newer schema.
+    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        let path = cfg.data_dir.clone();
+        let trees = Trees::open(cfg)?;
+        match trees.schema.get(VERSION)? {
             None => {
-                if !store.by_seq.is_empty() {
+                if !trees.by_seq.is_empty() {
                     return Err(StoreError::Corrupt {
-                        path: store.path,
+                        path,
                         reason: "articles present but no schema version".into(),
                     });
                 }
-                store
+                trees
                     .schema
                     .insert(VERSION, &SCHEMA_VERSION.to_be_bytes())?;
-                store.db.flush()?;
+                trees.db.flush()?;
             }
             Some(v) => {
                 let found =
                     u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                        path: store.path.clone(),
+                        path: path.clone(),
                         reason: "schema version is not 4 bytes".into(),
                     })?);
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        path: store.path,
-                        found,
-                    });
+                    return Err(StoreError::NewerSchema { path, found });
                 }
             }
         }
-        Ok(store)
+        Ok(Store {
+            path,
+            cfg: cfg.clone(),
+            trees: RwLock::new(Some(Arc::new(trees))),
+        })
+    }
+
+    /// The open database, or [`StoreError::Closed`] after a failure closed it.
+    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+        self.trees
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Closed {
+                path: self.path.clone(),
+            })
+    }
+
+    /// Drops the database handles (stopping sled's flusher, which would otherwise report the
+    /// same failure every half second). Operations in progress finish with their own handle;
+    /// every later one fails with [`StoreError::Closed`] until [`Store::reopen`] succeeds.
+    pub fn close(&self) {
+        let old = self.trees.write().unwrap_or_else(|p| p.into_inner()).take();
+        drop(old);
+    }
+
+    /// Whether the store is open (false between a failure and a successful reopen).
+    pub fn is_open(&self) -> bool {
+        self.trees
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Opens the database again after [`Store::close`] and proves it can write: a probe key
+    /// is written and flushed. On failure the store stays closed.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        self.close();
+        let trees = Trees::open(&self.cfg)?;
+        let probe = || -> Result<(), StoreError> {
+            trees.schema.insert(PROBE, &now_millis().to_be_bytes())?;
+            trees.db.flush()?;
+            Ok(())
+        };
+        probe()?;
+        *self.trees.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(trees));
+        Ok(())
+    }
+
+    /// Free bytes on the file system that holds the store (for `store.min_free_bytes`).
+    pub fn free_bytes(&self) -> std::io::Result<u64> {
+        free_bytes(&self.path)
     }
 
     pub fn path(&self) -> &Path {
@@ -232,14 +341,15 @@ impl Store {
 
     /// What the store knows about `url` (a canonical URL or an alias).
     pub fn known(&self, url: &str) -> Result<Option<Known>, StoreError> {
-        if let Some(name) = self.urls.get(url)? {
+        let t = self.t()?;
+        if let Some(name) = t.urls.get(url)? {
             return Ok(Some(Known::Stored(utf8(&name, url)?)));
         }
-        if let Some(rec) = self.dups.get(url)? {
+        if let Some(rec) = t.dups.get(url)? {
             let rec: DuplicateRecord = json(&rec, url)?;
             return Ok(Some(Known::Duplicate(rec.original.unwrap_or_default())));
         }
-        if let Some(rej) = self.rejects.get(url)? {
+        if let Some(rej) = t.rejects.get(url)? {
             let rej: Reject = json(&rej, url)?;
             return Ok(Some(Known::Rejected(rej.reason)));
         }
@@ -248,9 +358,10 @@ impl Store {
 
     /// Stored articles sharing at least one LSH band with `band_keys`: (seq, fingerprint).
     pub fn candidates(&self, band_keys: &[u64]) -> Result<Vec<(u64, sled::IVec)>, StoreError> {
+        let t = self.t()?;
         let mut seqs: Vec<u64> = Vec::new();
         for key in band_keys {
-            for entry in self.lsh.scan_prefix(key.to_be_bytes()) {
+            for entry in t.lsh.scan_prefix(key.to_be_bytes()) {
                 let (k, _) = entry?;
                 if let Some(seq) = k.get(8..16).and_then(be_u64) {
                     seqs.push(seq);
@@ -261,7 +372,7 @@ impl Store {
         seqs.dedup();
         let mut out = Vec::with_capacity(seqs.len());
         for seq in seqs {
-            if let Some(fp) = self.sigs.get(seq.to_be_bytes())? {
+            if let Some(fp) = t.sigs.get(seq.to_be_bytes())? {
                 out.push((seq, fp));
             }
         }
@@ -271,18 +382,19 @@ impl Store {
     /// Stores a new article and all its indexes in one transaction; returns its record with
     /// the allocated seq and name.
     pub fn insert_article(&self, new: NewArticle<'_>) -> Result<ArticleRecord, StoreError> {
+        let t = self.t()?;
         let id = u64::from_str_radix(&new.record.id, 16).map_err(|_| StoreError::Record {
             key: new.record.canonical_url.clone(),
             reason: format!("id {:?} is not 16 hex digits", new.record.id),
         })?;
         let result = (
-            &self.articles,
-            &self.meta,
-            &self.by_seq,
-            &self.urls,
-            &self.sigs,
-            &self.lsh,
-            &self.schema,
+            &t.articles,
+            &t.meta,
+            &t.by_seq,
+            &t.urls,
+            &t.sigs,
+            &t.lsh,
+            &t.schema,
         )
             .transaction(|(articles, meta, by_seq, urls, sigs, lsh, schema)| {
                 let seq = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
@@ -320,9 +432,10 @@ impl Store {
         dup: DuplicateRecord,
         aliases: &[String],
     ) -> Result<String, StoreError> {
+        let t = self.t()?;
         let key = dup.url.clone();
-        let result = (&self.by_seq, &self.meta, &self.dups, &self.schema).transaction(
-            |(by_seq, meta, dups, schema)| {
+        let result =
+            (&t.by_seq, &t.meta, &t.dups, &t.schema).transaction(|(by_seq, meta, dups, schema)| {
                 let abort = |reason: String| ConflictableTransactionError::Abort(reason);
                 let name = by_seq
                     .get(original_seq.to_be_bytes())?
@@ -355,15 +468,15 @@ impl Store {
                     .unwrap_or(0);
                 schema.insert(DUPLICATES, &(count + 1).to_be_bytes())?;
                 Ok(record.name)
-            },
-        );
+            });
         tx_result(result, &key)
     }
 
     /// Makes every alias lead where `known_url` leads (stored article, duplicate record or
     /// rejection), so none of them is fetched again.
     pub fn add_aliases(&self, known_url: &str, aliases: &[String]) -> Result<(), StoreError> {
-        for tree in [&self.urls, &self.dups, &self.rejects] {
+        let t = self.t()?;
+        for tree in [&t.urls, &t.dups, &t.rejects] {
             if let Some(value) = tree.get(known_url)? {
                 for alias in aliases {
                     tree.insert(alias.as_bytes(), value.clone())?;
@@ -376,31 +489,35 @@ impl Store {
 
     /// Remembers that `urls` permanently failed, so they are not fetched on every poll.
     pub fn record_reject(&self, urls: &[String], reject: &Reject) -> Result<(), StoreError> {
+        let t = self.t()?;
         let value = serde_json::to_vec(reject).map_err(|e| StoreError::Record {
             key: urls.first().cloned().unwrap_or_default(),
             reason: e.to_string(),
         })?;
         for url in urls {
-            self.rejects.insert(url.as_bytes(), value.clone())?;
+            t.rejects.insert(url.as_bytes(), value.clone())?;
         }
         Ok(())
     }
 
     pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
-        self.feeds.get(feed)?.map(|v| json(&v, feed)).transpose()
+        let t = self.t()?;
+        t.feeds.get(feed)?.map(|v| json(&v, feed)).transpose()
     }
 
     pub fn put_feed_state(&self, feed: &str, state: &FeedState) -> Result<(), StoreError> {
+        let t = self.t()?;
         let value = serde_json::to_vec(state).map_err(|e| StoreError::Record {
             key: feed.to_string(),
             reason: e.to_string(),
         })?;
-        self.feeds.insert(feed.as_bytes(), value)?;
+        t.feeds.insert(feed.as_bytes(), value)?;
         Ok(())
     }
 
     pub fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
-        self.feeds
+        let t = self.t()?;
+        t.feeds
             .iter()
             .map(|entry| {
                 let (k, v) = entry?;
@@ -415,9 +532,8 @@ impl Store {
     pub fn articles(
         &self,
     ) -> impl Iterator<Item = Result<(ArticleRecord, String), StoreError>> + '_ {
-        self.by_seq.iter().map(move |entry| {
-            let (_, name) = entry?;
-            let name = utf8(&name, "by_seq")?;
+        self.seq_names().map(move |name| {
+            let name = name?;
             self.article(&name)?.ok_or_else(|| StoreError::Record {
                 key: name,
                 reason: "listed in by_seq but missing".into(),
@@ -427,10 +543,10 @@ impl Store {
 
     /// Article records only, in seq order (no text loaded).
     pub fn records(&self) -> impl Iterator<Item = Result<ArticleRecord, StoreError>> + '_ {
-        self.by_seq.iter().map(move |entry| {
-            let (_, name) = entry?;
-            let name = utf8(&name, "by_seq")?;
+        self.seq_names().map(move |name| {
+            let name = name?;
             let raw = self
+                .t()?
                 .meta
                 .get(name.as_bytes())?
                 .ok_or_else(|| StoreError::Record {
@@ -441,13 +557,27 @@ impl Store {
         })
     }
 
+    /// Article names in seq order; a closed store yields its error once.
+    fn seq_names(&self) -> impl Iterator<Item = Result<String, StoreError>> + use<'_> {
+        let (iter, err) = match self.t() {
+            Ok(t) => (Some(t.by_seq.iter()), None),
+            Err(e) => (None, Some(Err(e))),
+        };
+        err.into_iter()
+            .chain(iter.into_iter().flatten().map(|entry| {
+                let (_, name) = entry?;
+                utf8(&name, "by_seq")
+            }))
+    }
+
     /// The stored text of the article with this seq (for the dedup template check).
     pub fn text_by_seq(&self, seq: u64) -> Result<Option<String>, StoreError> {
-        let Some(name) = self.by_seq.get(seq.to_be_bytes())? else {
+        let t = self.t()?;
+        let Some(name) = t.by_seq.get(seq.to_be_bytes())? else {
             return Ok(None);
         };
         let name = utf8(&name, "by_seq")?;
-        match self.articles.get(name.as_bytes())? {
+        match t.articles.get(name.as_bytes())? {
             Some(text) => Ok(Some(utf8(&text, &name)?)),
             None => Ok(None),
         }
@@ -455,7 +585,8 @@ impl Store {
 
     /// One article by name.
     pub fn article(&self, name: &str) -> Result<Option<(ArticleRecord, String)>, StoreError> {
-        let (Some(raw), Some(text)) = (self.meta.get(name)?, self.articles.get(name)?) else {
+        let t = self.t()?;
+        let (Some(raw), Some(text)) = (t.meta.get(name)?, t.articles.get(name)?) else {
             return Ok(None);
         };
         Ok(Some((json(&raw, name)?, utf8(&text, name)?)))
@@ -473,23 +604,25 @@ impl Store {
     }
 
     pub fn stats(&self) -> Result<Stats, StoreError> {
+        let t = self.t()?;
         let counter = |key: &[u8]| -> Result<u64, StoreError> {
-            Ok(self.schema.get(key)?.and_then(|v| be_u64(&v)).unwrap_or(0))
+            Ok(t.schema.get(key)?.and_then(|v| be_u64(&v)).unwrap_or(0))
         };
         Ok(Stats {
-            articles: self.by_seq.len() as u64,
+            articles: t.by_seq.len() as u64,
             duplicates: counter(DUPLICATES)?,
-            urls: self.urls.len() as u64,
-            feeds: self.feeds.len() as u64,
-            rejects: self.rejects.len() as u64,
+            urls: t.urls.len() as u64,
+            feeds: t.feeds.len() as u64,
+            rejects: t.rejects.len() as u64,
             next_seq: counter(NEXT_SEQ)?,
-            size_on_disk_bytes: self.db.size_on_disk()?,
+            size_on_disk_bytes: t.db.size_on_disk()?,
         })
     }
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        let t = self.t()?;
+        t.db.flush()?;
         Ok(())
     }
 }
@@ -561,6 +694,7 @@ mod tests {
         StoreConfig {
             data_dir: dir.join("db"),
             cache_capacity_bytes: 1 << 20,
+            ..StoreConfig::default()
         }
     }
 
@@ -678,7 +812,12 @@ mod tests {
         {
             let store = Store::open(&cfg(dir.path())).unwrap();
             insert(&store, "http://a.example/1", &[1]);
-            store.schema.insert(VERSION, &99u32.to_be_bytes()).unwrap();
+            store
+                .t()
+                .unwrap()
+                .schema
+                .insert(VERSION, &99u32.to_be_bytes())
+                .unwrap();
             store.flush().unwrap();
         }
         let err = Store::open(&cfg(dir.path()))

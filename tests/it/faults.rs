@@ -498,9 +498,9 @@ fn fifty_feeds_on_one_host_respect_concurrency_and_delay() {
     assert!(problems.is_empty());
     rt().block_on(async {
         let services = newsd::daemon::Services::start(cfg).unwrap();
-        let polls = specs.iter().map(|spec| services.pipeline.poll_feed(spec));
+        let polls = specs.iter().map(|spec| services.pipeline.poll(spec));
         let reports = futures_util::future::join_all(polls).await;
-        assert_eq!(reports.iter().map(|r| r.items).sum::<usize>(), 50);
+        assert_eq!(reports.iter().map(|r| r.report.items).sum::<usize>(), 50);
         services
             .stop(tokio::time::Instant::now() + Duration::from_secs(5))
             .await

@@ -1,0 +1,265 @@
+//! Pipeline: wires the stages together. The only module that knows several stages.
+//!
+//! ```text
+//!  poll (poll.rs) ──► fetch feed ──► parse (blocking pool) ──► per item: canonical URL, skip known
+//!      │                                                          │ PageJob (bounded queue)
+//!      │                                                          ▼
+//!      │                       page workers (page.rs): fetch page ──► decode + extract +
+//!      │                       canonical + fingerprint (blocking pool)
+//!      │  in feed order                                            │ Prepared
+//!      └──────────────────────────────► writer thread (writer.rs): known? ► dedup ► store
+//! ```
+//!
+//! Per item, in order: canonicalise the feed link → skip if the store knows it → fetch the
+//! page → decode and extract → the page's canonical URL → skip if known → fingerprint →
+//! (writer) duplicate of a stored article? record it : store it. The writer is a single
+//! thread so two copies arriving together cannot both be stored. A feed's poll commits its
+//! items to the writer in feed order (pages are fetched concurrently), so ingest order —
+//! and so which copy counts as the original — follows the publisher's order.
+//!
+//! Cursor safety: a feed's new validators are saved only when every item of that response
+//! is settled (stored, known, recorded as duplicate or permanently rejected); otherwise the
+//! old validators stay, the next poll gets a full response, and the unsettled items are
+//! tried again.
+//!
+//! Every way out of a poll is reported ([`Pipeline::poll`]): a poll that panics or outlives
+//! `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
+//! backoff), so the scheduler always gets its feed back. Store failures go to the ingest
+//! [`gate`], which pauses ingest instead of letting every item log the same error.
+//! [`liveness`] records what the writer and page workers are holding, for the health check.
+
+pub mod gate;
+pub mod liveness;
+mod page;
+mod poll;
+mod writer;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::config::Config;
+use crate::dedup::{Engine, Fingerprint};
+use crate::extract::Extractor;
+use crate::fetch::Fetcher;
+use crate::metrics::Metrics;
+use crate::model::{CleanArticle, FeedItem};
+use crate::store::Store;
+
+pub use gate::Gate;
+pub use liveness::Liveness;
+
+/// What became of one feed item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemOutcome {
+    Stored(String),
+    Duplicate {
+        of: String,
+        similarity: f64,
+    },
+    /// Already stored, recorded or rejected: not fetched (or, if only its page's canonical
+    /// URL was known, fetched once and now aliased).
+    Known,
+    /// Permanently failed (not HTML, no article text, 404 …): recorded, not retried.
+    Rejected(String),
+    /// Transiently failed (timeout, 5xx, store unavailable …): retried on a later poll.
+    Failed(String),
+}
+
+impl ItemOutcome {
+    fn settled(&self) -> bool {
+        !matches!(self, ItemOutcome::Failed(_))
+    }
+}
+
+/// Counts of one or more polls, for `newsd once` and the logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub feeds_polled: usize,
+    pub feeds_not_modified: usize,
+    pub feed_errors: usize,
+    pub items: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+    pub known: usize,
+    pub rejected: usize,
+    pub failed: usize,
+}
+
+impl Report {
+    pub fn add(&mut self, o: &Report) {
+        self.feeds_polled += o.feeds_polled;
+        self.feeds_not_modified += o.feeds_not_modified;
+        self.feed_errors += o.feed_errors;
+        self.items += o.items;
+        self.stored += o.stored;
+        self.duplicates += o.duplicates;
+        self.known += o.known;
+        self.rejected += o.rejected;
+        self.failed += o.failed;
+    }
+
+    fn count(&mut self, o: &ItemOutcome) {
+        self.items += 1;
+        match o {
+            ItemOutcome::Stored(_) => self.stored += 1,
+            ItemOutcome::Duplicate { .. } => self.duplicates += 1,
+            ItemOutcome::Known => self.known += 1,
+            ItemOutcome::Rejected(_) => self.rejected += 1,
+            ItemOutcome::Failed(_) => self.failed += 1,
+        }
+    }
+}
+
+/// How a poll ended, for the scheduler: the counts and when the feed is due again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollDone {
+    pub report: Report,
+    /// Next poll (wall time, as persisted); `None` when the feed is disabled (410 Gone).
+    pub next: Option<DateTime<Utc>>,
+    /// The feed itself failed (fetch, parse, panic, timeout) — not a store problem.
+    pub failed: bool,
+}
+
+/// A page handed to the workers.
+struct PageJob {
+    feed: String,
+    item: FeedItem,
+    reply: oneshot::Sender<Result<Prepared, ItemOutcome>>,
+}
+
+/// An extracted article, ready for the writer.
+struct Prepared {
+    feed: String,
+    fetched_url: Url,
+    canonical: Url,
+    /// URLs that lead here besides the canonical (feed link, its canonical form, fetched URL).
+    aliases: Vec<String>,
+    article: CleanArticle,
+    text: String,
+    fingerprint: Fingerprint,
+}
+
+struct WriteJob {
+    prepared: Prepared,
+    reply: oneshot::Sender<ItemOutcome>,
+}
+
+/// The running pipeline: page workers and the writer thread, plus what a feed poll needs.
+/// Cheap to clone; the workers stop once every clone is dropped.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: Arc<Config>,
+    store: Arc<Store>,
+    fetcher: Fetcher,
+    metrics: Arc<Metrics>,
+    gate: Arc<Gate>,
+    hooks: Hooks,
+    pages: mpsc::Sender<PageJob>,
+    writes: mpsc::Sender<WriteJob>,
+}
+
+/// Handles to the pipeline's background work, to be awaited (or aborted) at shutdown.
+pub struct Workers {
+    pub page_workers: JoinSet<()>,
+    pub writer: tokio::task::JoinHandle<()>,
+}
+
+/// What the pipeline's stages share.
+pub struct Parts {
+    pub cfg: Arc<Config>,
+    pub store: Arc<Store>,
+    pub fetcher: Fetcher,
+    pub extractor: Arc<Extractor>,
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<Metrics>,
+    pub gate: Arc<Gate>,
+    pub liveness: Arc<Liveness>,
+}
+
+/// Fault-injection seams for tests: code run at the start of every poll and before every
+/// write, to make them panic or stall on purpose. Empty in the daemon.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Called with the feed URL at the start of every poll.
+    pub before_poll: Option<PollHook>,
+    /// Called on the writer thread before every write.
+    pub before_write: Option<WriteHook>,
+}
+
+pub type PollHook = Arc<dyn Fn(&str) + Send + Sync>;
+pub type WriteHook = Arc<dyn Fn() + Send + Sync>;
+
+impl Pipeline {
+    /// Starts the page workers and the writer thread.
+    pub fn start(parts: Parts) -> (Pipeline, Workers) {
+        Self::start_with(parts, Hooks::default())
+    }
+
+    /// [`Pipeline::start`] with test hooks.
+    pub fn start_with(parts: Parts, hooks: Hooks) -> (Pipeline, Workers) {
+        let cfg = &parts.cfg;
+        let (pages_tx, pages_rx) = mpsc::channel::<PageJob>(cfg.daemon.queue_capacity);
+        let (writes_tx, writes_rx) = mpsc::channel::<WriteJob>(cfg.daemon.queue_capacity);
+        let page_workers = page::spawn_workers(&parts, pages_rx);
+        let writer = writer::spawn(
+            writes_rx,
+            parts.store.clone(),
+            parts.engine.clone(),
+            parts.gate.clone(),
+            parts.liveness.clone(),
+            hooks.before_write.clone(),
+        );
+        let pipeline = Pipeline {
+            inner: Arc::new(Inner {
+                cfg: parts.cfg,
+                store: parts.store,
+                fetcher: parts.fetcher,
+                metrics: parts.metrics,
+                gate: parts.gate,
+                hooks,
+                pages: pages_tx,
+                writes: writes_tx,
+            }),
+        };
+        (
+            pipeline,
+            Workers {
+                page_workers,
+                writer,
+            },
+        )
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    pub fn gate(&self) -> &Arc<Gate> {
+        &self.inner.gate
+    }
+
+    /// Hands a prepared article to the writer and waits for its verdict.
+    async fn write(&self, prepared: Prepared) -> ItemOutcome {
+        let (tx, rx) = oneshot::channel();
+        let job = WriteJob {
+            prepared,
+            reply: tx,
+        };
+        if self.inner.writes.send(job).await.is_err() {
+            return ItemOutcome::Failed("writer stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| ItemOutcome::Failed("writer stopped".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Page workers: fetch an article page, decode, extract, canonicalise and fingerprint it
+//! (CPU-bound work on the blocking pool), and hand the result back to the feed's poll.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{Instrument, info_span, warn};
+
+use super::{ItemOutcome, PageJob, Parts, Prepared};
+use crate::article;
+use crate::dedup::Engine;
+use crate::extract::{ExtractError, Extractor};
+use crate::fetch::{Fetcher, Kind, Outcome};
+use crate::metrics::Metrics;
+use crate::model::{CleanArticle, FeedItem};
+use crate::pipeline::{Gate, Liveness};
+use crate::store::{Reject, Store};
+
+/// What a page worker works with.
+#[derive(Clone)]
+struct Worker {
+    fetcher: Fetcher,
+    extractor: Arc<Extractor>,
+    engine: Arc<Engine>,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    gate: Arc<Gate>,
+    liveness: Arc<Liveness>,
+}
+
+/// Starts `daemon.page_workers` workers sharing one bounded queue.
+pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinSet<()> {
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let worker = Worker {
+        fetcher: parts.fetcher.clone(),
+        extractor: parts.extractor.clone(),
+        engine: parts.engine.clone(),
+        store: parts.store.clone(),
+        metrics: parts.metrics.clone(),
+        gate: parts.gate.clone(),
+        liveness: parts.liveness.clone(),
+    };
+    let mut set = JoinSet::new();
+    for slot in 0..parts.cfg.daemon.page_workers {
+        let (rx, w) = (rx.clone(), worker.clone());
+        set.spawn(async move {
+            loop {
+                let job = { rx.lock().await.recv().await };
+                let Some(job) = job else { break };
+                let span = info_span!("article", feed = %job.feed, url = %job.item.link);
+                w.liveness.page_started(slot);
+                let result = w.prepare(job.feed, job.item).instrument(span).await;
+                w.liveness.page_done(slot);
+                let _ = job.reply.send(result);
+            }
+        });
+    }
+    set
+}
+
+impl Worker {
+    /// Remembers a permanent failure so the page is not fetched again. If the store cannot
+    /// record it, the item counts as failed (retried), since nothing remembers it.
+    fn reject(&self, reason: String, aliases: &[String]) -> ItemOutcome {
+        warn!(event = "article_rejected", error = %reason);
+        let rec = Reject {
+            reason: reason.clone(),
+            at: Utc::now().to_rfc3339(),
+        };
+        match self.store.record_reject(aliases, &rec) {
+            Ok(()) => ItemOutcome::Rejected(reason),
+            Err(e) => {
+                self.gate.store_failed(&e, "record reject");
+                ItemOutcome::Failed(format!("{reason} (not recorded: {e})"))
+            }
+        }
+    }
+
+    /// Fetch, decode, extract, canonicalise, fingerprint.
+    async fn prepare(&self, feed: String, item: FeedItem) -> Result<Prepared, ItemOutcome> {
+        let metrics = &self.metrics;
+        let link_canonical = article::canonicalize(&item.link);
+        let mut aliases = vec![item.link.to_string(), link_canonical.to_string()];
+        let started = std::time::Instant::now();
+        let fetched = self.fetcher.get(&item.link, Kind::Page, None).await;
+        metrics.fetch_duration("page", started.elapsed());
+        if let Err(e) = &fetched {
+            metrics.fetch_error("page", e.kind());
+        }
+        let fetched = match fetched {
+            Ok(Outcome::Fetched(f)) => f,
+            Ok(Outcome::NotModified(_)) => {
+                return Err(ItemOutcome::Failed(
+                    "unexpected 304 for an unconditional request".into(),
+                ));
+            }
+            Err(e) if e.is_permanent() => return Err(self.reject(e.to_string(), &aliases)),
+            Err(e) => {
+                warn!(event = "article_fetch_error", error_kind = e.kind(), error = %e);
+                return Err(ItemOutcome::Failed(e.to_string()));
+            }
+        };
+        let fetched_url = fetched.final_url.clone();
+        aliases.push(fetched_url.to_string());
+        if let Some(ct) = &fetched.content_type
+            && !is_htmlish(ct)
+        {
+            metrics.extract_failure("not-html");
+            return Err(self.reject(
+                format!("{fetched_url}: not an HTML page (Content-Type {ct})"),
+                &aliases,
+            ));
+        }
+        let (extractor, engine) = (self.extractor.clone(), self.engine.clone());
+        let url_for_task = fetched_url.clone();
+        let item_for_task = item.clone();
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || {
+            let html = crate::extract::decode_html(&fetched.body, fetched.content_type.as_deref())?;
+            let mut article = extractor.extract(&html, Some(&url_for_task))?;
+            fill_from_feed(&mut article, &item_for_task);
+            let canonical =
+                article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
+            let fingerprint = engine.fingerprint(&article.title, &article.blocks.join("\n\n"));
+            Ok::<_, ExtractError>((article, canonical, fingerprint))
+        })
+        .await;
+        metrics.extract_duration(started.elapsed());
+        let (article, canonical, fingerprint) = match done {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => {
+                metrics.extract_failure(e.kind());
+                return Err(self.reject(format!("{fetched_url}: {e}"), &aliases));
+            }
+            Err(e) => {
+                metrics.extract_failure("crashed");
+                return Err(self.reject(format!("{fetched_url}: extractor crashed: {e}"), &aliases));
+            }
+        };
+        aliases.retain(|a| a != canonical.as_str());
+        aliases.sort();
+        aliases.dedup();
+        let text = article.text();
+        Ok(Prepared {
+            feed,
+            fetched_url,
+            canonical,
+            aliases,
+            article,
+            text,
+            fingerprint,
+        })
+    }
+}
+
+/// Feed metadata fills what the page did not say.
+fn fill_from_feed(article: &mut CleanArticle, item: &FeedItem) {
+    if article.title.is_empty()
+        && let Some(t) = &item.title
+    {
+        article.title = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    if article.meta.author.is_none() {
+        article.meta.author = item.author.clone();
+    }
+    if article.meta.published.is_none() {
+        article.meta.published = item.published.map(|p| p.to_rfc3339());
+    }
+}
+
+fn is_htmlish(content_type: &str) -> bool {
+    let ct = content_type.to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    mime.is_empty()
+        || mime == "text/html"
+        || mime == "application/xhtml+xml"
+        || mime == "text/plain" // mislabelled pages are common; the decoder still refuses binary
+        || mime == "application/octet-stream"
+}

@@ -1,0 +1,318 @@
+//! One feed poll: fetch, parse, hand every new item to the page workers, commit the results
+//! in feed order, and persist the feed's state (validators only when every item settled).
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::{ItemOutcome, PageJob, Pipeline, PollDone, Report};
+use crate::article;
+use crate::config::FeedSpec;
+use crate::feed::{self, FeedError};
+use crate::fetch::{CacheHints, FetchError, Kind, Outcome};
+use crate::schedule::{self, FeedState};
+use crate::store::StoreError;
+
+/// How soon a feed whose poll could not read or save its state is tried again (ingest is
+/// paused meanwhile if the store is failing, so this is a floor, not a hammer).
+const STORE_RETRY: Duration = Duration::from_secs(60);
+
+impl Pipeline {
+    /// Polls one feed and reports on every way out: a poll that panics or runs past
+    /// `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
+    /// backoff), so its feed is released and polled again later.
+    pub async fn poll(&self, spec: &FeedSpec) -> PollDone {
+        let feed = spec.url.as_str().to_string();
+        let span = info_span!("feed_poll", feed = %feed);
+        let timeout = Duration::from_secs(self.inner.cfg.daemon.poll_timeout_secs);
+        let run = AssertUnwindSafe(self.poll_feed(spec)).catch_unwind();
+        let abandoned = match tokio::time::timeout(timeout, run)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(Ok(done)) => return done,
+            Ok(Err(panic)) => {
+                let msg = panic_message(&*panic);
+                ("panic", format!("{feed}: the poll panicked: {msg}"))
+            }
+            Err(_) => (
+                "timeout",
+                format!(
+                    "{feed}: the poll took longer than daemon.poll_timeout_secs ({} s); items done so far are kept",
+                    timeout.as_secs()
+                ),
+            ),
+        };
+        let (reason, error) = abandoned;
+        self.inner.metrics.poll_abandoned(reason);
+        self.inner.metrics.feed_poll("error");
+        let _enter = span.enter();
+        let next = match self.feed_state(&feed) {
+            Some(mut state) => {
+                self.fail(&mut state, reason, &error, None);
+                self.save_state(&feed, &state);
+                state.next_poll
+            }
+            None => Some(Utc::now() + STORE_RETRY),
+        };
+        PollDone {
+            report: Report {
+                feeds_polled: 1,
+                feed_errors: 1,
+                ..Report::default()
+            },
+            next,
+            failed: true,
+        }
+    }
+
+    /// The feed's saved state (default for a new feed); `None` when the store failed (the
+    /// gate has been told).
+    fn feed_state(&self, feed: &str) -> Option<FeedState> {
+        match self.inner.store.feed_state(feed) {
+            Ok(s) => Some(s.unwrap_or_default()),
+            Err(e) => {
+                self.inner.gate.store_failed(&e, "read feed state");
+                None
+            }
+        }
+    }
+
+    fn save_state(&self, feed: &str, state: &FeedState) -> bool {
+        match self.inner.store.put_feed_state(feed, state) {
+            Ok(()) => true,
+            Err(e) => {
+                self.inner.gate.store_failed(&e, "save feed state");
+                false
+            }
+        }
+    }
+
+    /// Polls one feed: fetch, parse, process every new item, update and persist its state.
+    async fn poll_feed(&self, spec: &FeedSpec) -> PollDone {
+        let feed = spec.url.as_str();
+        if let Some(hook) = &self.inner.hooks.before_poll {
+            hook(feed);
+        }
+        let Some(mut state) = self.feed_state(feed) else {
+            return store_trouble(Report::default());
+        };
+        let (report, failed) = match self.poll_with(spec, &mut state).await {
+            Ok(x) => x,
+            Err(e) => {
+                self.inner.gate.store_failed(&e, "feed poll");
+                return store_trouble(Report {
+                    feeds_polled: 1,
+                    ..Report::default()
+                });
+            }
+        };
+        if !self.save_state(feed, &state) {
+            return store_trouble(report);
+        }
+        PollDone {
+            next: if state.disabled.is_some() {
+                None
+            } else {
+                state.next_poll
+            },
+            report,
+            failed,
+        }
+    }
+
+    /// The poll proper; updates `state` in memory. Returns the counts and whether the feed
+    /// itself failed.
+    async fn poll_with(
+        &self,
+        spec: &FeedSpec,
+        state: &mut FeedState,
+    ) -> Result<(Report, bool), StoreError> {
+        let cfg = &self.inner.cfg;
+        let store = &self.inner.store;
+        let feed = spec.url.as_str();
+        let now = Utc::now();
+        state.last_polled = Some(now);
+        let interval = spec
+            .interval
+            .unwrap_or(Duration::from_secs(cfg.schedule.default_interval_secs));
+        let mut report = Report {
+            feeds_polled: 1,
+            ..Report::default()
+        };
+
+        let metrics = &self.inner.metrics;
+        let started = std::time::Instant::now();
+        let fetched = self
+            .inner
+            .fetcher
+            .get(&spec.url, Kind::Feed, Some(&state.validators))
+            .await;
+        metrics.fetch_duration("feed", started.elapsed());
+        let (fetched, hints) = match fetched {
+            Ok(Outcome::NotModified(hints)) => {
+                debug!(event = "feed_not_modified");
+                metrics.feed_poll("not_modified");
+                report.feeds_not_modified = 1;
+                self.succeed(state, interval, hints);
+                return Ok((report, false));
+            }
+            Ok(Outcome::Fetched(f)) => {
+                let hints = f.hints;
+                (f, hints)
+            }
+            Err(e) => {
+                if let FetchError::Status { status: 410, .. } = e {
+                    warn!(event = "feed_gone", error = %e, "feed disabled: the server says it is gone for good");
+                    state.disabled = Some(format!("410 Gone at {}", now.to_rfc3339()));
+                }
+                self.fail(state, e.kind(), &e.to_string(), e.retry_after());
+                metrics.fetch_error("feed", e.kind());
+                metrics.feed_poll("error");
+                report.feed_errors = 1;
+                return Ok((report, true));
+            }
+        };
+
+        let max_items = cfg.fetch.max_feed_items;
+        let (body, content_type, final_url) =
+            (fetched.body, fetched.content_type, fetched.final_url);
+        let parsed = tokio::task::spawn_blocking(move || {
+            feed::parse_feed(&body, content_type.as_deref(), &final_url, max_items)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(FeedError::Malformed {
+                reason: format!("parser crashed: {e}"),
+            })
+        });
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(state, "parse", &format!("{feed}: {e}"), None);
+                metrics.fetch_error("feed", "parse");
+                metrics.feed_poll("error");
+                report.feed_errors = 1;
+                return Ok((report, true));
+            }
+        };
+        if parsed.title.is_some() {
+            state.title = parsed.title.clone();
+        }
+        state.ttl_mins = parsed.ttl_mins;
+
+        // Hand every unknown item to the page workers; keep the replies in feed order.
+        let mut pending = Vec::new();
+        for item in parsed.items {
+            let link = article::canonicalize(&item.link);
+            let known = match store.known(link.as_str())? {
+                Some(k) => Some(k),
+                None => store.known(item.link.as_str())?,
+            };
+            if known.is_some() {
+                report.count(&ItemOutcome::Known);
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let job = PageJob {
+                feed: feed.to_string(),
+                item,
+                reply: tx,
+            };
+            if self.inner.pages.send(job).await.is_err() {
+                break; // workers gone: shutting down
+            }
+            pending.push(rx);
+        }
+        let mut all_settled = true;
+        for rx in pending {
+            let outcome = match rx.await {
+                Ok(Ok(prepared)) => self.write(prepared).await,
+                Ok(Err(outcome)) => outcome,
+                Err(_) => ItemOutcome::Failed("worker stopped".into()),
+            };
+            all_settled &= outcome.settled();
+            match outcome {
+                ItemOutcome::Stored(_) => {
+                    state.articles += 1;
+                    metrics.stored();
+                }
+                ItemOutcome::Duplicate { .. } => metrics.duplicate(),
+                ItemOutcome::Rejected(_) => metrics.rejected(),
+                ItemOutcome::Known | ItemOutcome::Failed(_) => {}
+            }
+            report.count(&outcome);
+        }
+        if all_settled {
+            state.validators = fetched.validators;
+        }
+        self.succeed(state, interval, hints);
+        metrics.feed_poll("ok");
+        info!(
+            event = "feed_polled",
+            items = report.items,
+            stored = report.stored,
+            duplicates = report.duplicates,
+            known = report.known,
+            rejected = report.rejected,
+            failed = report.failed,
+        );
+        Ok((report, false))
+    }
+
+    fn succeed(&self, state: &mut FeedState, interval: Duration, hints: CacheHints) {
+        let wait = schedule::after_success(
+            &self.inner.cfg.schedule,
+            interval,
+            state.ttl_mins,
+            hints,
+            &mut rand::rng(),
+        );
+        let now = Utc::now();
+        state.error_streak = 0;
+        state.last_error = None;
+        state.last_success = Some(now);
+        state.next_poll = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+    }
+
+    fn fail(&self, state: &mut FeedState, kind: &str, error: &str, retry_after: Option<Duration>) {
+        state.error_streak = state.error_streak.saturating_add(1);
+        let wait = schedule::after_error(
+            &self.inner.cfg.schedule,
+            state.error_streak,
+            retry_after,
+            &mut rand::rng(),
+        );
+        state.last_error = Some(error.to_string());
+        state.next_poll = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+        warn!(
+            event = "feed_error",
+            error_kind = kind,
+            error = error,
+            streak = state.error_streak,
+            retry_in_secs = wait.as_secs(),
+        );
+    }
+}
+
+/// A poll cut short by the store: retried after [`STORE_RETRY`] (the gate pauses ingest
+/// meanwhile when the store is failing).
+fn store_trouble(report: Report) -> PollDone {
+    PollDone {
+        report,
+        next: Some(Utc::now() + STORE_RETRY),
+        failed: false,
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

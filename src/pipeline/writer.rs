@@ -1,0 +1,155 @@
+//! The writer: the one place that decides "duplicate or new" and writes, one job at a time,
+//! on its own thread (sled calls block).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, info_span};
+
+use super::{ItemOutcome, Prepared, WriteJob};
+use crate::article;
+use crate::dedup::{Engine, Fingerprint};
+use crate::model::split_text;
+use crate::pipeline::{Gate, Liveness};
+use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Store, StoreError};
+
+/// Runs before each job; tests use it to stall or crash the writer on purpose.
+type Hook = Option<super::WriteHook>;
+
+pub(super) fn spawn(
+    rx: mpsc::Receiver<WriteJob>,
+    store: Arc<Store>,
+    engine: Arc<Engine>,
+    gate: Arc<Gate>,
+    liveness: Arc<Liveness>,
+    hook: Hook,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || writer_loop(rx, &store, &engine, &gate, &liveness, &hook))
+}
+
+fn writer_loop(
+    mut rx: mpsc::Receiver<WriteJob>,
+    store: &Store,
+    engine: &Engine,
+    gate: &Gate,
+    liveness: &Liveness,
+    hook: &Hook,
+) {
+    while let Some(job) = rx.blocking_recv() {
+        liveness.writer_started();
+        // A panic here would leave the daemon running but storing nothing; contain it to the
+        // one article (sled transactions are atomic, so nothing half-written remains).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if let Some(h) = hook {
+                h();
+            }
+            write_one(store, engine, job.prepared)
+        }));
+        let outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                gate.store_failed(&e, "write article");
+                ItemOutcome::Failed(e.to_string())
+            }
+            Err(_) => {
+                error!(
+                    event = "writer_panic",
+                    "the writer panicked on one article; it will be retried"
+                );
+                ItemOutcome::Failed("writer panicked".into())
+            }
+        };
+        liveness.writer_done();
+        let _ = job.reply.send(outcome);
+    }
+    if let Err(e) = store.flush() {
+        gate.store_failed(&e, "flush");
+    }
+}
+
+fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome, StoreError> {
+    let span = info_span!("article", feed = %p.feed, url = %p.canonical);
+    let _enter = span.enter();
+    if let Some(known) = store.known(p.canonical.as_str())? {
+        store.add_aliases(p.canonical.as_str(), &p.aliases)?;
+        debug!(event = "article_known", known = ?known);
+        return Ok(ItemOutcome::Known);
+    }
+    let band_keys = engine.band_keys(&p.fingerprint);
+    let mut copies: Vec<(u64, f64, bool)> = Vec::new();
+    for (seq, bytes) in store.candidates(&band_keys)? {
+        let Ok(old) = Fingerprint::from_bytes(&bytes) else {
+            debug!(event = "store_error", seq, "unreadable fingerprint skipped");
+            continue;
+        };
+        let cmp = engine.compare(&p.fingerprint, &old);
+        if cmp.is_duplicate {
+            copies.push((seq, cmp.similarity, cmp.needs_text_check));
+        }
+    }
+    // Best first (ties to the earliest: candidates come in seq order and the sort is stable);
+    // the first that survives the template check, if it needs it, is the original.
+    copies.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut best = None;
+    for (seq, similarity, check) in copies {
+        if check
+            && let Some(old) = store.text_by_seq(seq)?
+            && let Some(swaps) = engine.template_swaps(split_text(&p.text).1, split_text(&old).1)
+        {
+            debug!(
+                event = "article_template",
+                seq,
+                names = swaps.names,
+                numbers = swaps.numbers,
+                "same wording as a stored article with other names or figures: not a copy"
+            );
+            continue;
+        }
+        best = Some((seq, similarity));
+        break;
+    }
+    let now = Utc::now().to_rfc3339();
+    if let Some((seq, similarity)) = best {
+        let of = store.record_duplicate(
+            seq,
+            DuplicateRecord {
+                url: p.canonical.to_string(),
+                feed: Some(p.feed.clone()),
+                similarity,
+                seen_at: now,
+                original: None,
+            },
+            &p.aliases,
+        )?;
+        info!(event = "article_duplicate", article = %of, similarity);
+        return Ok(ItemOutcome::Duplicate { of, similarity });
+    }
+    let a = &p.article;
+    let record = ArticleRecord {
+        name: String::new(),
+        seq: 0,
+        id: format!("{:016x}", article::article_id(&p.canonical)),
+        url: p.fetched_url.to_string(),
+        canonical_url: p.canonical.to_string(),
+        feed: Some(p.feed.clone()),
+        title: a.title.clone(),
+        author: a.meta.author.clone(),
+        published: a.meta.published.clone(),
+        site_name: a.meta.site_name.clone(),
+        language: a.meta.language.clone(),
+        fetched_at: now,
+        words: a.word_count(),
+        content_hash: article::content_hash(&p.text),
+        duplicates: Vec::new(),
+    };
+    let stored = store.insert_article(NewArticle {
+        record,
+        text: &p.text,
+        aliases: &p.aliases,
+        fingerprint: &p.fingerprint.to_bytes(),
+        band_keys: &band_keys,
+    })?;
+    info!(event = "article_stored", article = %stored.name, words = stored.words);
+    Ok(ItemOutcome::Stored(stored.name))
+}
