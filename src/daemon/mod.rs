@@ -263,6 +263,10 @@ pub async fn run_with(
             background.clone(),
         ));
     }
+    // The first check (free disk) before the first dispatch: a disk below the watermark
+    // must not see a single poll.
+    let gate = services.gate.clone();
+    let _ = tokio::task::spawn_blocking(move || gate.recover()).await;
     tokio::spawn(supervise(services.gate.clone(), background.clone()));
 
     let mut sched = Schedule::new(&cfg, &services, health.clone());

@@ -8,13 +8,13 @@ use serde_json::Value;
 use crate::server::{Server, seed_dir};
 use crate::util::*;
 
-struct Seed {
-    server: Server,
-    manifest: Value,
-    feeds: Vec<String>,
+pub(crate) struct Seed {
+    pub server: Server,
+    pub manifest: Value,
+    pub feeds: Vec<String>,
 }
 
-fn seed() -> Seed {
+pub(crate) fn seed() -> Seed {
     let server = Server::start(&seed_dir().join("site"));
     let manifest: Value = serde_json::from_str(
         &std::fs::read_to_string(seed_dir().join("expected/manifest.json")).unwrap(),
@@ -47,7 +47,7 @@ fn by_canonical(lines: &[Value]) -> HashMap<String, &Value> {
 }
 
 /// Asserts the export equals what the seed manifest says an ingest must end with.
-fn assert_seed_export(s: &Seed, export_dir: &std::path::Path, lines: &[Value]) {
+pub(crate) fn assert_seed_export(s: &Seed, export_dir: &std::path::Path, lines: &[Value]) {
     let m = &s.manifest;
     let stored = m["stored"].as_array().unwrap();
     assert_eq!(lines.len(), stored.len(), "stored articles: {lines:#?}");

@@ -3,5 +3,6 @@
 mod bad_input;
 mod e2e;
 mod faults;
+mod ops;
 mod server;
 mod util;

@@ -169,6 +169,11 @@ impl Server {
             .insert(path.to_string(), route);
     }
 
+    /// The route served at `path`, if any.
+    pub fn get(&self, path: &str) -> Option<Route> {
+        self.state.lock().unwrap().routes.get(path).cloned()
+    }
+
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
     }

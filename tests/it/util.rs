@@ -122,11 +122,17 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(config: &Path) -> Daemon {
+        Daemon::start_with_env(config, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables.
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(newsd_bin())
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("NEWSD_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -182,6 +188,11 @@ impl Daemon {
             .or(line["addr"].as_str())
             .unwrap_or_else(|| panic!("no addr in {line}"))
             .to_string()
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
