@@ -5,4 +5,5 @@ mod e2e;
 mod faults;
 mod ops;
 mod server;
+mod soak;
 mod util;
