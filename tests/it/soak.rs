@@ -138,7 +138,7 @@ fn memory_fds_and_threads_plateau_over_hundreds_of_feeds() {
         // The feeds keep growing: a few new stories every round.
         for _ in 0..5 {
             feed_cursor = (feed_cursor + 7) % n_feeds as usize;
-            if feed_cursor % 10 != 0 {
+            if !feed_cursor.is_multiple_of(10) {
                 publish(feed_cursor, &mut items, &mut next_story);
             }
         }
