@@ -22,12 +22,17 @@
 //!   └ newsd.toml + feed lists (text, OPML), all problems at once
 //! ```
 //!
-//! [`pipeline`] is the only module that knows several stages: it runs page workers over a
-//! bounded queue and one writer thread that performs "duplicate?" and "insert" together (reading
-//! a candidate original's text back when the template check needs it).
-//! [`daemon`] schedules polls, reloads feed lists, drains on shutdown, and serves `/metrics`,
-//! `/healthz`, `/readyz` and `/export` on the admin address. [`cli`] holds one
-//! function per command; `main.rs` maps errors to exit codes.
+//! [`pipeline`] is the only module that knows several stages: `pipeline/poll.rs` polls one
+//! feed and reports on every way out (panic and timeout included), `pipeline/page.rs` runs the
+//! page workers over a bounded queue, and `pipeline/writer.rs` is the one writer thread that
+//! performs "duplicate?" and "insert" together (reading a candidate original's text back when
+//! the template check needs it). [`pipeline::gate`] pauses ingest while the store cannot write
+//! (disk full) or free disk is below the watermark, and reopens the store when it can;
+//! [`pipeline::liveness`] records what the writer and page workers hold.
+//! [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book, O(log n)
+//! per poll), reloads feed lists, drains on shutdown, tells systemd and the probes what
+//! [`daemon::health`] finds, and serves `/metrics`, `/healthz`, `/readyz` and `/export` on the
+//! admin address. [`cli`] holds one function per command; `main.rs` maps errors to exit codes.
 //!
 //! ## Modules
 //!
