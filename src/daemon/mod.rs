@@ -70,6 +70,10 @@ pub enum DaemonError {
         "ingest stopped: {0} (the store is failing; see the log for the first error, free disk space, then restart)"
     )]
     StoreFailing(String),
+    #[error(
+        "the store became unusable while running: {0}. Restore it from an export (`newsd import`) or move the directory away"
+    )]
+    StoreDamaged(String),
 }
 
 /// Everything a pass or the daemon needs, built once.
@@ -267,13 +271,20 @@ pub async fn run_with(
     // must not see a single poll.
     let gate = services.gate.clone();
     let _ = tokio::task::spawn_blocking(move || gate.recover()).await;
-    tokio::spawn(supervise(services.gate.clone(), background.clone()));
+    // Cancelled by the supervisor when the store turns out damaged: the loop then takes the
+    // normal shutdown path (drain, STOPPING, flush) and the daemon exits non-zero.
+    let fatal = CancellationToken::new();
+    tokio::spawn(supervise(
+        services.gate.clone(),
+        background.clone(),
+        fatal.clone(),
+    ));
 
     let mut sched = Schedule::new(&cfg, &services, health.clone());
     info!(event = "started", feeds = sched.book.len(), data_dir = %cfg.store.data_dir.display());
     notify::ready(sched.book.len());
     health.set_ready(true);
-    sched.run(&shutdown, &reload).await;
+    sched.run(&shutdown, &fatal, &reload).await;
 
     info!(event = "stopping", in_flight = sched.polls.len());
     health.set_ready(false);
@@ -282,25 +293,33 @@ pub async fn run_with(
     sched.drain(deadline).await;
     let total = sched.total.clone();
     drop(sched);
+    let services_fatal = services.gate.fatal();
     services.stop(deadline).await?;
     info!(
         event = "stopped",
         stored = total.stored,
         duplicates = total.duplicates
     );
-    Ok(total)
+    match services_fatal {
+        Some(why) => Err(DaemonError::StoreDamaged(why)),
+        None => Ok(total),
+    }
 }
 
 /// The ingest gate's recovery loop: checks free disk every [`DISK_CHECK_EVERY`] while ingest
 /// runs, and while it is paused retries the store with exponential backoff until writes
 /// succeed again (see [`Gate::recover`]).
-async fn supervise(gate: Arc<Gate>, stop: CancellationToken) {
+async fn supervise(gate: Arc<Gate>, stop: CancellationToken, fatal: CancellationToken) {
     let mut backoff = RECOVER_BACKOFF.0;
     loop {
         let g = gate.clone();
         let running = tokio::task::spawn_blocking(move || g.recover())
             .await
             .unwrap_or(false);
+        if gate.fatal().is_some() {
+            fatal.cancel();
+            return;
+        }
         let wait = if running {
             backoff = RECOVER_BACKOFF.0;
             DISK_CHECK_EVERY
@@ -381,7 +400,12 @@ impl<'a> Schedule<'a> {
     }
 
     /// Runs until shutdown.
-    async fn run(&mut self, shutdown: &CancellationToken, reload: &Notify) {
+    async fn run(
+        &mut self,
+        shutdown: &CancellationToken,
+        fatal: &CancellationToken,
+        reload: &Notify,
+    ) {
         let watchdog = notify::watchdog_interval();
         let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
         loop {
@@ -399,6 +423,7 @@ impl<'a> Schedule<'a> {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = fatal.cancelled() => break,
                 Some(joined) = self.polls.join_next_with_id(), if !self.polls.is_empty() => {
                     self.completed(joined);
                 }

@@ -67,6 +67,8 @@ pub struct Gate {
 struct State {
     cause: Option<Cause>,
     since: Option<Instant>,
+    /// The store turned out damaged while reopening: retrying cannot help; the daemon stops.
+    fatal: Option<String>,
 }
 
 impl Gate {
@@ -83,6 +85,12 @@ impl Gate {
 
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
+    }
+
+    /// Set when a reopen found the store damaged: the daemon must stop (drain, flush what
+    /// can be flushed, exit non-zero) instead of retrying forever.
+    pub fn fatal(&self) -> Option<String> {
+        self.lock().fatal.clone()
     }
 
     /// Why ingest is paused, if it is.
@@ -191,6 +199,17 @@ impl Gate {
                 Ok(()) => {
                     self.resume();
                     true
+                }
+                Err(e) if e.is_damage() => {
+                    self.metrics.store_error();
+                    error!(
+                        event = "store_damaged",
+                        error = %e,
+                        data_dir = %self.store.path().display(),
+                        "the store cannot be reopened: its files are damaged. newsd stops; restore from an export (`newsd import`) or move the directory away"
+                    );
+                    self.lock().fatal = Some(e.to_string());
+                    false
                 }
                 Err(e) => {
                     self.metrics.store_error();
@@ -303,6 +322,30 @@ mod tests {
         assert!(!gate.is_paused() && store.is_open());
         assert!(metrics.render().contains("newsd_ingest_paused 0"));
         assert!(metrics.render().contains("newsd_store_errors_total 2"));
+    }
+
+    #[test]
+    fn a_store_damaged_while_paused_is_fatal_not_retried_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let gate = Gate::new(store.clone(), Arc::new(Metrics::new()), 0);
+        gate.store_failed(
+            &StoreError::Sled(sled::Error::Io(std::io::Error::other("EIO"))),
+            "insert",
+        );
+        // While closed, its files are overwritten with garbage.
+        for entry in std::fs::read_dir(dir.path().join("db")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::write(&path, b"\x00garbage\xffnot sled at all").unwrap();
+            }
+        }
+        assert!(!gate.recover());
+        let why = gate
+            .fatal()
+            .unwrap_or_else(|| panic!("damage is fatal: {:?}", store.reopen().err()));
+        assert!(!why.is_empty());
+        assert!(!store.is_open());
     }
 
     #[test]

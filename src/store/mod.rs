@@ -82,6 +82,27 @@ pub enum StoreError {
     Record { key: String, reason: String },
 }
 
+impl StoreError {
+    /// The store's files are damaged or not this build's (as opposed to an I/O failure that
+    /// may pass, like a full disk): retrying cannot help.
+    pub fn is_damage(&self) -> bool {
+        let sled_damage = |e: &sled::Error| {
+            matches!(
+                e,
+                sled::Error::Corruption { .. }
+                    | sled::Error::ReportableBug(_)
+                    | sled::Error::Unsupported(_)
+            )
+        };
+        match self {
+            StoreError::Corrupt { .. } | StoreError::NewerSchema { .. } => true,
+            StoreError::Open { source, .. } => sled_damage(source),
+            StoreError::Sled(e) => sled_damage(e),
+            _ => false,
+        }
+    }
+}
+
 /// A duplicate copy recorded under its original.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateRecord {
@@ -319,7 +340,14 @@ impl Store {
     /// is written and flushed. On failure the store stays closed.
     pub fn reopen(&self) -> Result<(), StoreError> {
         self.close();
-        let trees = Trees::open(&self.cfg)?;
+        // sled may panic on files it cannot make sense of: that is damage, not a crash.
+        let opened = std::panic::catch_unwind(|| Trees::open(&self.cfg));
+        let trees = opened.unwrap_or_else(|_| {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: "sled panicked while opening it".into(),
+            })
+        })?;
         let probe = || -> Result<(), StoreError> {
             trees.schema.insert(PROBE, &now_millis().to_be_bytes())?;
             trees.db.flush()?;
