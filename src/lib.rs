@@ -55,6 +55,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod events;
 pub mod export;
 pub mod extract;
 pub mod feed;

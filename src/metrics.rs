@@ -2,297 +2,428 @@
 //! endpoint of `newsd run`.
 //!
 //! Owns: the counters and histograms below, and their rendering. Must not: do I/O or know
-//! about HTTP; stages record into a shared [`Metrics`] and the admin server renders it.
+//! about HTTP, or be called directly by the stages: they report through [`crate::events`],
+//! where each notable event both logs and counts, so a call site cannot do one without the
+//! other.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
+//! | `newsd_build_info` | gauge | `version` — always 1 |
+//! | `newsd_uptime_seconds`, `process_resident_memory_bytes`, `process_open_fds` | gauge | — sampled when scraped |
 //! | `newsd_feeds` | gauge | — feeds in the loaded lists |
 //! | `newsd_feed_polls_total` | counter | `result`: `ok`, `not_modified`, `error` |
-//! | `newsd_fetch_errors_total` | counter | `target` (`feed`, `page`), `kind` (`dns`, `connect`, `tls`, `timeout`, `http_status`, `too_large`, `redirect`, `blocked`, `bad_url`, `body`, `parse`) |
+//! | `newsd_fetch_errors_total` | counter | `target` (`feed`, `page`), `kind` ([`ErrorKind`]) |
 //! | `newsd_articles_stored_total` | counter | — |
 //! | `newsd_duplicates_total` | counter | — copies recorded under an original |
 //! | `newsd_pages_rejected_total` | counter | — pages that failed for good (not retried) |
-//! | `newsd_extract_failures_total` | counter | `reason` (`not-html`, `no-content`, …) |
+//! | `newsd_extract_failures_total` | counter | `reason` ([`ExtractFailure`]) |
+//! | `newsd_feed_entries_dropped_total` | counter | — entries cut out of otherwise good feeds |
 //! | `newsd_ingest_paused` | gauge | — 1 while ingest is paused (store failing or disk below `store.min_free_bytes`) |
 //! | `newsd_store_errors_total` | counter | — store operations that failed (each one, logged or not) |
 //! | `newsd_polls_abandoned_total` | counter | `reason` (`panic`, `timeout`): polls that did not end normally |
+//! | `newsd_failing_feeds` | gauge | `kind` ([`ErrorKind`]) — feeds whose last poll failed, by the error's kind |
 //! | `newsd_fetch_duration_seconds` | histogram | `target`; includes waiting for the host's turn |
 //! | `newsd_extract_duration_seconds` | histogram | — decode, extract and fingerprint one page |
 //!
-//! Counters live in one mutex-guarded map: a few updates per article, nothing hot.
+//! Every label value is an enum, so cardinality is fixed at compile time: per-feed health is
+//! a gauge per error kind (how many feeds fail, and why), not a series per feed, which would
+//! grow with the list (the per-feed view is `newsd feeds --failing`). Every update is one
+//! relaxed atomic add: no lock, no allocation.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the fetch latency buckets, in seconds.
-const FETCH_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const FETCH_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 /// Upper bounds of the extraction time buckets, in seconds.
-const EXTRACT_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+const EXTRACT_BUCKETS: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
-/// Help text and type of every metric family, in output order.
-const FAMILIES: &[(&str, &str, &str)] = &[
-    ("newsd_feeds", "gauge", "Feeds in the loaded feed lists."),
-    (
-        "newsd_feed_polls_total",
-        "counter",
-        "Feed polls by result (ok, not_modified, error).",
-    ),
-    (
-        "newsd_fetch_errors_total",
-        "counter",
-        "Failed fetches by target (feed, page) and error kind.",
-    ),
-    (
-        "newsd_articles_stored_total",
-        "counter",
-        "Distinct articles stored.",
-    ),
-    (
-        "newsd_duplicates_total",
-        "counter",
-        "Copies recorded under an original instead of being stored.",
-    ),
-    (
-        "newsd_pages_rejected_total",
-        "counter",
-        "Article pages that failed for good and are not retried.",
-    ),
-    (
-        "newsd_extract_failures_total",
-        "counter",
-        "Pages the extractor could not turn into an article, by reason.",
-    ),
-    (
-        "newsd_ingest_paused",
-        "gauge",
-        "1 while ingest is paused: the store is failing or free disk is below store.min_free_bytes.",
-    ),
-    (
-        "newsd_store_errors_total",
-        "counter",
-        "Store operations that failed.",
-    ),
-    (
-        "newsd_polls_abandoned_total",
-        "counter",
-        "Feed polls that did not end normally, by reason (panic, timeout).",
-    ),
-    (
-        "newsd_fetch_duration_seconds",
-        "histogram",
-        "Time to fetch a feed or page, including waiting for the host's turn.",
-    ),
-    (
-        "newsd_extract_duration_seconds",
-        "histogram",
-        "Time to decode, extract and fingerprint one page.",
-    ),
-];
+/// Declares a label enum: its variants, their label values, and `ALL` in output order.
+macro_rules! label_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
 
-/// Label pairs of one series, in output order.
-type Labels = Vec<(&'static str, String)>;
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-#[derive(Debug, Clone)]
-struct Histogram {
-    bounds: &'static [f64],
-    /// Observations at or under each bound (not cumulative; summed when rendered).
-    counts: Vec<u64>,
-    count: u64,
-    sum: f64,
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// The variant with this label value.
+            pub fn from_label(label: &str) -> Option<$name> {
+                match label { $($label => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+label_enum!(
+    /// What was fetched.
+    Target { Feed => "feed", Page => "page" }
+);
+label_enum!(
+    /// How a feed poll ended.
+    PollResult { Ok => "ok", NotModified => "not_modified", Error => "error" }
+);
+label_enum!(
+    /// Why a fetch (or a feed's parse) failed; the labels are `FetchError::kind()`'s.
+    ErrorKind {
+        Dns => "dns", Connect => "connect", Tls => "tls", Timeout => "timeout",
+        HttpStatus => "http_status", TooLarge => "too_large", Redirect => "redirect",
+        Blocked => "blocked", BadUrl => "bad_url", Body => "body", Parse => "parse",
+        Panic => "panic", Other => "other",
+    }
+);
+label_enum!(
+    /// Why a page did not become an article.
+    ExtractFailure {
+        NotHtml => "not-html", NoContent => "no-content",
+        InvalidSelector => "invalid-selector", Crashed => "crashed",
+    }
+);
+label_enum!(
+    /// Why a poll was abandoned.
+    Abandon { Panic => "panic", Timeout => "timeout" }
+);
+
+/// Number of error kinds (the width of the per-kind arrays below).
+pub const ERROR_KINDS: usize = ErrorKind::ALL.len();
+
+/// A counter or gauge.
+#[derive(Debug, Default)]
+struct Cell(AtomicU64);
+
+impl Cell {
+    fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    fn set(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug, Default)]
-struct Registry {
-    values: BTreeMap<(&'static str, Labels), f64>,
-    histograms: BTreeMap<(&'static str, Labels), Histogram>,
+struct Histogram {
+    /// Observations at or under each bound (not cumulative; summed when rendered).
+    counts: [Cell; 9],
+    count: Cell,
+    /// Sum in microseconds (an integer, so it can be an atomic).
+    sum_micros: Cell,
+}
+
+impl Histogram {
+    fn observe(&self, bounds: &[f64; 9], d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = bounds.iter().position(|&b| secs <= b) {
+            self.counts[i].add(1);
+        }
+        self.count.add(1);
+        self.sum_micros.add(d.as_micros() as u64);
+    }
 }
 
 /// The metrics of one process. Shared behind an `Arc`; every method takes `&self`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    inner: Mutex<Registry>,
+    feeds: Cell,
+    polls: [Cell; 3],
+    fetch_errors: [[Cell; ERROR_KINDS]; 2],
+    stored: Cell,
+    duplicates: Cell,
+    rejected: Cell,
+    extract_failures: [Cell; 4],
+    entries_dropped: Cell,
+    ingest_paused: Cell,
+    store_errors: Cell,
+    polls_abandoned: [Cell; 2],
+    failing_feeds: [Cell; ERROR_KINDS],
+    fetch_duration: [Histogram; 2],
+    extract_duration: Histogram,
+}
+
+/// Process figures sampled at scrape time by the admin endpoint (which does the I/O).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Process {
+    pub uptime: Duration,
+    pub rss_bytes: Option<u64>,
+    pub open_fds: Option<u64>,
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let m = Metrics::default();
-        // Series a dashboard expects from the start, at zero.
-        for result in ["ok", "not_modified", "error"] {
-            m.add("newsd_feed_polls_total", &[("result", result)], 0.0);
-        }
-        m.set_ingest_paused(false);
-        for name in [
-            "newsd_store_errors_total",
-            "newsd_articles_stored_total",
-            "newsd_duplicates_total",
-            "newsd_pages_rejected_total",
-        ] {
-            m.add(name, &[], 0.0);
-        }
-        m
-    }
-
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        // A panic while holding the lock leaves plain numbers behind: keep using them.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn key(name: &'static str, labels: &[(&'static str, &str)]) -> (&'static str, Labels) {
-        (
-            name,
-            labels.iter().map(|&(k, v)| (k, v.to_string())).collect(),
-        )
-    }
-
-    fn add(&self, name: &'static str, labels: &[(&'static str, &str)], v: f64) {
-        *self
-            .registry()
-            .values
-            .entry(Self::key(name, labels))
-            .or_default() += v;
-    }
-
-    fn observe(
-        &self,
-        name: &'static str,
-        labels: &[(&'static str, &str)],
-        bounds: &'static [f64],
-        d: Duration,
-    ) {
-        let secs = d.as_secs_f64();
-        let mut r = self.registry();
-        let h = r
-            .histograms
-            .entry(Self::key(name, labels))
-            .or_insert_with(|| Histogram {
-                bounds,
-                counts: vec![0; bounds.len()],
-                count: 0,
-                sum: 0.0,
-            });
-        if let Some(i) = bounds.iter().position(|&b| secs <= b) {
-            h.counts[i] += 1;
-        }
-        h.count += 1;
-        h.sum += secs;
+        Metrics::default()
     }
 
     /// The number of feeds in the loaded lists.
     pub fn set_feeds(&self, n: usize) {
-        self.registry()
-            .values
-            .insert(Self::key("newsd_feeds", &[]), n as f64);
+        self.feeds.set(n as u64);
     }
 
-    /// One feed poll ended: `ok`, `not_modified` or `error`.
-    pub fn feed_poll(&self, result: &'static str) {
-        self.add("newsd_feed_polls_total", &[("result", result)], 1.0);
+    pub(crate) fn feed_poll(&self, r: PollResult) {
+        self.polls[r as usize].add(1);
     }
 
-    /// A fetch of a `feed` or `page` failed with this error kind.
-    pub fn fetch_error(&self, target: &'static str, kind: &'static str) {
-        self.add(
-            "newsd_fetch_errors_total",
-            &[("target", target), ("kind", kind)],
-            1.0,
-        );
+    pub(crate) fn fetch_error(&self, target: Target, kind: ErrorKind) {
+        self.fetch_errors[target as usize][kind as usize].add(1);
     }
 
-    /// How long a fetch of a `feed` or `page` took.
-    pub fn fetch_duration(&self, target: &'static str, d: Duration) {
-        self.observe(
-            "newsd_fetch_duration_seconds",
-            &[("target", target)],
-            FETCH_BUCKETS,
-            d,
-        );
+    /// How long a fetch of a feed or page took.
+    pub(crate) fn fetch_duration(&self, target: Target, d: Duration) {
+        self.fetch_duration[target as usize].observe(&FETCH_BUCKETS, d);
     }
 
     /// How long decoding, extracting and fingerprinting one page took.
-    pub fn extract_duration(&self, d: Duration) {
-        self.observe("newsd_extract_duration_seconds", &[], EXTRACT_BUCKETS, d);
+    pub(crate) fn extract_duration(&self, d: Duration) {
+        self.extract_duration.observe(&EXTRACT_BUCKETS, d);
     }
 
-    pub fn extract_failure(&self, reason: &'static str) {
-        self.add("newsd_extract_failures_total", &[("reason", reason)], 1.0);
+    pub(crate) fn extract_failure(&self, f: ExtractFailure) {
+        self.extract_failures[f as usize].add(1);
+    }
+
+    pub(crate) fn stored(&self) {
+        self.stored.add(1);
+    }
+
+    pub(crate) fn duplicate(&self) {
+        self.duplicates.add(1);
+    }
+
+    pub(crate) fn rejected(&self) {
+        self.rejected.add(1);
+    }
+
+    pub(crate) fn entries_dropped(&self, n: u64) {
+        self.entries_dropped.add(n);
     }
 
     /// Ingest was paused (true) or resumed (false).
-    pub fn set_ingest_paused(&self, paused: bool) {
-        self.registry().values.insert(
-            Self::key("newsd_ingest_paused", &[]),
-            if paused { 1.0 } else { 0.0 },
-        );
+    pub(crate) fn set_ingest_paused(&self, paused: bool) {
+        self.ingest_paused.set(u64::from(paused));
     }
 
-    pub fn store_error(&self) {
-        self.add("newsd_store_errors_total", &[], 1.0);
+    pub(crate) fn store_error(&self) {
+        self.store_errors.add(1);
     }
 
-    /// A poll ended by `panic` or `timeout` instead of returning.
-    pub fn poll_abandoned(&self, reason: &'static str) {
-        self.add("newsd_polls_abandoned_total", &[("reason", reason)], 1.0);
+    pub(crate) fn poll_abandoned(&self, why: Abandon) {
+        self.polls_abandoned[why as usize].add(1);
     }
 
-    pub fn stored(&self) {
-        self.add("newsd_articles_stored_total", &[], 1.0);
-    }
-
-    pub fn duplicate(&self) {
-        self.add("newsd_duplicates_total", &[], 1.0);
-    }
-
-    pub fn rejected(&self) {
-        self.add("newsd_pages_rejected_total", &[], 1.0);
+    /// Feeds whose last poll failed, by kind (set by the scheduler, which knows them all).
+    pub fn set_failing_feeds(&self, by_kind: &[u64; ERROR_KINDS]) {
+        for (cell, n) in self.failing_feeds.iter().zip(by_kind) {
+            cell.set(*n);
+        }
     }
 
     /// Prometheus text exposition of every series, families in a fixed order.
-    pub fn render(&self) -> String {
-        let r = self.registry();
-        let mut out = String::new();
-        let labels = |l: &Labels, extra: Option<(&str, String)>| -> String {
-            let mut parts: Vec<String> = l
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-                .collect();
-            if let Some((k, v)) = extra {
-                parts.push(format!("{k}=\"{v}\""));
-            }
-            if parts.is_empty() {
-                String::new()
-            } else {
-                format!("{{{}}}", parts.join(","))
-            }
+    pub fn render(&self, process: &Process) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let mut family = |name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        for &(family, kind, help) in FAMILIES {
-            let _ = writeln!(out, "# HELP {family} {help}\n# TYPE {family} {kind}");
-            for ((name, l), v) in r.values.iter().filter(|((n, _), _)| *n == family) {
-                let _ = writeln!(out, "{name}{} {v}", labels(l, None));
-            }
-            for ((name, l), h) in r.histograms.iter().filter(|((n, _), _)| *n == family) {
-                let mut cumulative = 0;
-                for (bound, n) in h.bounds.iter().zip(&h.counts) {
-                    cumulative += n;
-                    let le = Some(("le", bound.to_string()));
-                    let _ = writeln!(out, "{name}_bucket{} {cumulative}", labels(l, le));
-                }
-                let inf = Some(("le", "+Inf".to_string()));
-                let _ = writeln!(out, "{name}_bucket{} {}", labels(l, inf), h.count);
-                let _ = writeln!(out, "{name}_sum{} {}", labels(l, None), h.sum);
-                let _ = writeln!(out, "{name}_count{} {}", labels(l, None), h.count);
+        family("newsd_build_info", "gauge", "Build of this process.");
+        let mut lines = String::new();
+        let _ = writeln!(
+            lines,
+            "newsd_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        out.push_str(&std::mem::take(&mut lines));
+        let simple = |out: &mut String, name: &str, kind: &str, help: &str, v: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        };
+        simple(
+            &mut out,
+            "newsd_uptime_seconds",
+            "gauge",
+            "Seconds since the process started.",
+            process.uptime.as_secs().to_string(),
+        );
+        if let Some(rss) = process.rss_bytes {
+            simple(
+                &mut out,
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory of the process.",
+                rss.to_string(),
+            );
+        }
+        if let Some(fds) = process.open_fds {
+            simple(
+                &mut out,
+                "process_open_fds",
+                "gauge",
+                "Open file descriptors of the process.",
+                fds.to_string(),
+            );
+        }
+        simple(
+            &mut out,
+            "newsd_feeds",
+            "gauge",
+            "Feeds in the loaded feed lists.",
+            self.feeds.get().to_string(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP newsd_feed_polls_total Feed polls by result (ok, not_modified, error).\n# TYPE newsd_feed_polls_total counter"
+        );
+        for r in PollResult::ALL {
+            let _ = writeln!(
+                out,
+                "newsd_feed_polls_total{{result=\"{}\"}} {}",
+                r.label(),
+                self.polls[*r as usize].get()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newsd_fetch_errors_total Failed fetches by target (feed, page) and error kind.\n# TYPE newsd_fetch_errors_total counter"
+        );
+        for t in Target::ALL {
+            for k in ErrorKind::ALL {
+                let _ = writeln!(
+                    out,
+                    "newsd_fetch_errors_total{{target=\"{}\",kind=\"{}\"}} {}",
+                    t.label(),
+                    k.label(),
+                    self.fetch_errors[*t as usize][*k as usize].get()
+                );
             }
         }
+        for (name, help, cell) in [
+            (
+                "newsd_articles_stored_total",
+                "Distinct articles stored.",
+                &self.stored,
+            ),
+            (
+                "newsd_duplicates_total",
+                "Copies recorded under an original instead of being stored.",
+                &self.duplicates,
+            ),
+            (
+                "newsd_pages_rejected_total",
+                "Article pages that failed for good and are not retried.",
+                &self.rejected,
+            ),
+            (
+                "newsd_feed_entries_dropped_total",
+                "Entries cut out of otherwise good feeds because they could not be parsed.",
+                &self.entries_dropped,
+            ),
+            (
+                "newsd_store_errors_total",
+                "Store operations that failed.",
+                &self.store_errors,
+            ),
+        ] {
+            simple(&mut out, name, "counter", help, cell.get().to_string());
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newsd_extract_failures_total Pages the extractor could not turn into an article, by reason.\n# TYPE newsd_extract_failures_total counter"
+        );
+        for f in ExtractFailure::ALL {
+            let _ = writeln!(
+                out,
+                "newsd_extract_failures_total{{reason=\"{}\"}} {}",
+                f.label(),
+                self.extract_failures[*f as usize].get()
+            );
+        }
+        simple(
+            &mut out,
+            "newsd_ingest_paused",
+            "gauge",
+            "1 while ingest is paused: the store is failing or free disk is below store.min_free_bytes.",
+            self.ingest_paused.get().to_string(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP newsd_polls_abandoned_total Feed polls that did not end normally, by reason (panic, timeout).\n# TYPE newsd_polls_abandoned_total counter"
+        );
+        for a in Abandon::ALL {
+            let _ = writeln!(
+                out,
+                "newsd_polls_abandoned_total{{reason=\"{}\"}} {}",
+                a.label(),
+                self.polls_abandoned[*a as usize].get()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newsd_failing_feeds Feeds whose last poll failed, by error kind.\n# TYPE newsd_failing_feeds gauge"
+        );
+        for k in ErrorKind::ALL {
+            let _ = writeln!(
+                out,
+                "newsd_failing_feeds{{kind=\"{}\"}} {}",
+                k.label(),
+                self.failing_feeds[*k as usize].get()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newsd_fetch_duration_seconds Time to fetch a feed or page, including waiting for the host's turn.\n# TYPE newsd_fetch_duration_seconds histogram"
+        );
+        for t in Target::ALL {
+            let label = format!("target=\"{}\",", t.label());
+            render_histogram(
+                &mut out,
+                "newsd_fetch_duration_seconds",
+                &label,
+                &FETCH_BUCKETS,
+                &self.fetch_duration[*t as usize],
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newsd_extract_duration_seconds Time to decode, extract and fingerprint one page.\n# TYPE newsd_extract_duration_seconds histogram"
+        );
+        render_histogram(
+            &mut out,
+            "newsd_extract_duration_seconds",
+            "",
+            &EXTRACT_BUCKETS,
+            &self.extract_duration,
+        );
         out
     }
 }
 
-/// Escapes a label value (backslash, quote, newline).
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// `label` is empty or `k="v",` (with the trailing comma), put before `le`.
+fn render_histogram(out: &mut String, name: &str, label: &str, bounds: &[f64; 9], h: &Histogram) {
+    let mut cumulative = 0;
+    for (bound, n) in bounds.iter().zip(&h.counts) {
+        cumulative += n.get();
+        let _ = writeln!(out, "{name}_bucket{{{label}le=\"{bound}\"}} {cumulative}");
+    }
+    let count = h.count.get();
+    let _ = writeln!(out, "{name}_bucket{{{label}le=\"+Inf\"}} {count}");
+    let plain = label.trim_end_matches(',');
+    let braces = |s: &str| {
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!("{{{s}}}")
+        }
+    };
+    let sum = h.sum_micros.get() as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum{} {sum}", braces(plain));
+    let _ = writeln!(out, "{name}_count{} {count}", braces(plain));
 }
 
 #[cfg(test)]
@@ -303,17 +434,28 @@ mod tests {
     fn renders_counters_and_histograms_in_prometheus_text() {
         let m = Metrics::new();
         m.set_feeds(3);
-        m.feed_poll("ok");
-        m.feed_poll("ok");
-        m.feed_poll("error");
-        m.fetch_error("page", "timeout");
+        m.feed_poll(PollResult::Ok);
+        m.feed_poll(PollResult::Ok);
+        m.feed_poll(PollResult::Error);
+        m.fetch_error(Target::Page, ErrorKind::Timeout);
         m.stored();
         m.duplicate();
-        m.extract_failure("no-content");
-        m.fetch_duration("feed", Duration::from_millis(70));
-        m.fetch_duration("feed", Duration::from_secs(60));
-        let text = m.render();
+        m.extract_failure(ExtractFailure::NoContent);
+        m.fetch_duration(Target::Feed, Duration::from_millis(70));
+        m.fetch_duration(Target::Feed, Duration::from_secs(60));
+        let mut failing = [0u64; ERROR_KINDS];
+        failing[ErrorKind::Dns as usize] = 4;
+        m.set_failing_feeds(&failing);
+        let text = m.render(&Process {
+            uptime: Duration::from_secs(12),
+            rss_bytes: Some(1 << 20),
+            open_fds: Some(9),
+        });
         for line in [
+            "newsd_build_info{version=\"0.1.0\"} 1",
+            "newsd_uptime_seconds 12",
+            "process_resident_memory_bytes 1048576",
+            "process_open_fds 9",
             "# TYPE newsd_feeds gauge",
             "newsd_feeds 3",
             "# TYPE newsd_feed_polls_total counter",
@@ -321,10 +463,13 @@ mod tests {
             "newsd_feed_polls_total{result=\"error\"} 1",
             "newsd_feed_polls_total{result=\"not_modified\"} 0",
             "newsd_fetch_errors_total{target=\"page\",kind=\"timeout\"} 1",
+            "newsd_fetch_errors_total{target=\"feed\",kind=\"timeout\"} 0",
             "newsd_articles_stored_total 1",
             "newsd_duplicates_total 1",
             "newsd_pages_rejected_total 0",
             "newsd_extract_failures_total{reason=\"no-content\"} 1",
+            "newsd_failing_feeds{kind=\"dns\"} 4",
+            "newsd_ingest_paused 0",
             "# TYPE newsd_fetch_duration_seconds histogram",
             "newsd_fetch_duration_seconds_bucket{target=\"feed\",le=\"0.05\"} 0",
             "newsd_fetch_duration_seconds_bucket{target=\"feed\",le=\"0.1\"} 1",
@@ -332,14 +477,17 @@ mod tests {
             "newsd_fetch_duration_seconds_bucket{target=\"feed\",le=\"+Inf\"} 2",
             "newsd_fetch_duration_seconds_count{target=\"feed\"} 2",
             "newsd_fetch_duration_seconds_sum{target=\"feed\"} 60.07",
+            "newsd_extract_duration_seconds_count 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
         }
-        // Every sample line belongs to a family announced before it.
-        let mut announced = Vec::new();
+        // Every sample line belongs to a family announced before it, each family once.
+        let mut announced: Vec<String> = Vec::new();
         for l in text.lines() {
             if let Some(rest) = l.strip_prefix("# TYPE ") {
-                announced.push(rest.split(' ').next().unwrap().to_string());
+                let name = rest.split(' ').next().unwrap().to_string();
+                assert!(!announced.contains(&name), "{name} announced twice");
+                announced.push(name);
             } else if !l.starts_with('#') {
                 let name = l.split(['{', ' ']).next().unwrap();
                 assert!(
@@ -351,7 +499,25 @@ mod tests {
     }
 
     #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    fn every_fetch_error_kind_has_a_label() {
+        for kind in [
+            "dns",
+            "connect",
+            "tls",
+            "timeout",
+            "http_status",
+            "too_large",
+            "redirect",
+            "blocked",
+            "bad_url",
+            "body",
+            "parse",
+        ] {
+            assert_eq!(
+                ErrorKind::from_label(kind).map(ErrorKind::label),
+                Some(kind)
+            );
+        }
+        assert_eq!(ExtractFailure::ALL.len(), 4);
     }
 }

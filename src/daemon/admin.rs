@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 pub use super::health::Health;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Process};
 use crate::store::Store;
 
 /// Largest request head read.
@@ -25,6 +25,27 @@ const MAX_HEAD_BYTES: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest an export may wait for its client to take more data.
 const EXPORT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// When the endpoint first served (≈ when the daemon started), for `newsd_uptime_seconds`.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Process figures for `/metrics`, read from `/proc/self` at scrape time.
+fn process() -> Process {
+    // SAFETY: sysconf has no preconditions.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let rss_bytes = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(|pages| pages * page);
+    let open_fds = std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|d| d.count() as u64);
+    Process {
+        uptime: STARTED.get_or_init(std::time::Instant::now).elapsed(),
+        rss_bytes,
+        open_fds,
+    }
+}
 
 /// Binds the admin address; failing to bind is a startup error the operator must see.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -41,6 +62,7 @@ pub async fn serve(
     store: Arc<Store>,
     shutdown: CancellationToken,
 ) {
+    STARTED.get_or_init(std::time::Instant::now);
     loop {
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -158,7 +180,7 @@ fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
-            metrics.render(),
+            metrics.render(&process()),
         ),
         "/healthz" => match health.problem() {
             None => ("200 OK", TEXT, "ok\n".into()),

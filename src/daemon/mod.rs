@@ -26,14 +26,15 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 use url::Url;
 
 use crate::config::{Config, FeedSpec};
 use crate::dedup::{DedupError, Engine};
+use crate::events;
 use crate::extract::{ExtractError, Extractor};
 use crate::fetch::{FetchError, Fetcher};
-use crate::metrics::Metrics;
+use crate::metrics::{ErrorKind, Metrics};
 use crate::pipeline::{Gate, Hooks, Liveness, Parts, Pipeline, PollDone, Report, Workers};
 use crate::store::{Store, StoreError};
 use health::Health;
@@ -495,16 +496,18 @@ impl<'a> Schedule<'a> {
                     self.stored_today = (today, 0);
                 }
                 self.stored_today.1 += done.report.stored;
-                self.book.complete(&url, due_at(done.next), done.failed);
+                self.book.complete(&url, due_at(done.next), done.failure);
+                self.services
+                    .metrics
+                    .set_failing_feeds(self.book.failing_by_kind());
             }
             Err(e) => {
                 // `Pipeline::poll` contains panics, so only an abort gets here; the feed is
                 // released all the same.
-                error!(event = "poll_crashed", error = %e);
+                events::poll_lost(&self.services.metrics, &e.to_string());
                 if let Some(url) = self.tasks.remove(&e.id()) {
-                    self.services.metrics.poll_abandoned("panic");
-                    self.book
-                        .complete(&url, Due::At(Instant::now() + LOST_POLL_RETRY), true);
+                    let retry = Due::At(Instant::now() + LOST_POLL_RETRY);
+                    self.book.complete(&url, retry, Some(ErrorKind::Panic));
                 }
             }
         }

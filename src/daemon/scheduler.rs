@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::FeedSpec;
+use crate::metrics::{ERROR_KINDS, ErrorKind};
 
 /// When a feed is due, as the daemon learns it from the store or a finished poll.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,8 +37,8 @@ enum Slot {
 struct Entry {
     spec: FeedSpec,
     slot: Slot,
-    /// Its last poll failed (feeds the failing-hosts count).
-    failing: bool,
+    /// How its last poll failed, if it did (feeds the failing-hosts and per-kind counts).
+    failing: Option<ErrorKind>,
     /// Removed from the list while in flight: dropped when it completes.
     removed: bool,
 }
@@ -51,6 +52,8 @@ pub struct Scheduler {
     next_tie: u64,
     /// Failing feeds per host; a host is failing while its count is above zero.
     failing_hosts: HashMap<String, usize>,
+    /// Failing feeds per error kind (for the `newsd_failing_feeds` gauge).
+    failing_kinds: [u64; ERROR_KINDS],
 }
 
 impl Scheduler {
@@ -93,7 +96,7 @@ impl Scheduler {
                         Entry {
                             spec,
                             slot: Slot::Disabled,
-                            failing: false,
+                            failing: None,
                             removed: false,
                         },
                     );
@@ -108,8 +111,8 @@ impl Scheduler {
             if let Slot::Queued(key) = e.slot {
                 self.queue.remove(&key);
             }
-            if e.failing {
-                self.set_failing(url, false);
+            if e.failing.is_some() {
+                self.set_failing(url, e.failing, None);
             }
         }
     }
@@ -144,9 +147,9 @@ impl Scheduler {
         Some(e.spec.clone())
     }
 
-    /// A poll of `url` ended: it is due again per `due`, and `failed` says whether the feed
-    /// itself failed.
-    pub fn complete(&mut self, url: &Url, due: Due, failed: bool) {
+    /// A poll of `url` ended: it is due again per `due`, and `failure` says how the feed itself
+    /// failed, if it did.
+    pub fn complete(&mut self, url: &Url, due: Due, failure: Option<ErrorKind>) {
         let Some(e) = self.feeds.get(url) else {
             return;
         };
@@ -154,11 +157,12 @@ impl Scheduler {
             self.remove(url);
             return;
         }
-        if e.failing != failed {
+        let was = e.failing;
+        if was != failure {
             if let Some(e) = self.feeds.get_mut(url) {
-                e.failing = failed;
+                e.failing = failure;
             }
-            self.set_failing(url, failed);
+            self.set_failing(url, was, failure);
         }
         self.place(url, due);
     }
@@ -177,9 +181,18 @@ impl Scheduler {
         }
     }
 
-    fn set_failing(&mut self, url: &Url, failing: bool) {
+    fn set_failing(&mut self, url: &Url, was: Option<ErrorKind>, now: Option<ErrorKind>) {
+        if let Some(k) = was {
+            self.failing_kinds[k as usize] = self.failing_kinds[k as usize].saturating_sub(1);
+        }
+        if let Some(k) = now {
+            self.failing_kinds[k as usize] += 1;
+        }
+        if was.is_some() == now.is_some() {
+            return;
+        }
         let host = url.host_str().unwrap_or_default().to_string();
-        if failing {
+        if now.is_some() {
             *self.failing_hosts.entry(host).or_default() += 1;
         } else if let Some(n) = self.failing_hosts.get_mut(&host) {
             *n = n.saturating_sub(1);
@@ -220,6 +233,11 @@ impl Scheduler {
     /// Hosts whose feeds' last poll failed.
     pub fn failing_hosts(&self) -> usize {
         self.failing_hosts.len()
+    }
+
+    /// Feeds whose last poll failed, per error kind.
+    pub fn failing_by_kind(&self) -> &[u64; ERROR_KINDS] {
+        &self.failing_kinds
     }
 
     #[cfg(test)]
@@ -276,7 +294,7 @@ mod tests {
         );
         assert_eq!(s.in_flight().count(), 2);
         // Completion puts a feed back at its next due time; in flight it is not due twice.
-        s.complete(&first.url, at(100), false);
+        s.complete(&first.url, at(100), None);
         assert_eq!(s.next_due(), Some(t0 + Duration::from_secs(100)));
         assert_eq!(s.in_flight().count(), 1);
     }
@@ -299,13 +317,13 @@ mod tests {
             Due::At(t0)
         });
         let a = s.pop_due(t0).unwrap();
-        s.complete(&a.url, Due::At(t0), true);
+        s.complete(&a.url, Due::At(t0), Some(ErrorKind::Connect));
         let a = s.pop_due(t0).unwrap(); // in flight again
         assert_eq!(s.failing_host_names(), ["a.test"]);
         s.set_feeds(urls(&["http://c.test/f"]), |_| Due::At(t0));
         // b was waiting: gone at once; a is in flight: kept until it completes.
         assert_eq!(s.len(), 2);
-        s.complete(&a.url, Due::At(t0), true);
+        s.complete(&a.url, Due::At(t0), Some(ErrorKind::Connect));
         assert_eq!(s.len(), 1, "the book shrinks with the list");
         assert!(s.failing_host_names().is_empty());
         assert_eq!(
@@ -328,14 +346,18 @@ mod tests {
             polled.push(f.url);
         }
         for u in &polled {
-            s.complete(u, Due::At(t0), u.host_str() == Some("a.test"));
+            let failed = u.host_str() == Some("a.test");
+            s.complete(u, Due::At(t0), failed.then_some(ErrorKind::Dns));
         }
         assert_eq!(s.failing_hosts(), 1);
+        assert_eq!(s.failing_by_kind()[ErrorKind::Dns as usize], 2);
         let f = s.pop_due(t0).unwrap();
-        s.complete(&f.url, Due::At(t0), false);
+        s.complete(&f.url, Due::At(t0), None);
         let f = s.pop_due(t0).unwrap();
-        s.complete(&f.url, Due::At(t0), false);
-        assert_eq!(s.failing_hosts(), 0);
+        s.complete(&f.url, Due::At(t0), Some(ErrorKind::Timeout));
+        assert_eq!(s.failing_hosts(), 1, "a.test still has a failing feed");
+        assert_eq!(s.failing_by_kind()[ErrorKind::Dns as usize], 0);
+        assert_eq!(s.failing_by_kind()[ErrorKind::Timeout as usize], 1);
     }
 
     #[tokio::test(start_paused = true)]

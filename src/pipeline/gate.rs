@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
+use crate::events;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -108,22 +109,20 @@ impl Gate {
     /// error. Other errors (a record that does not decode) concern one item only: counted and
     /// rate-limited the same way, ingest goes on.
     pub fn store_failed(&self, err: &StoreError, what: &'static str) {
-        self.metrics.store_error();
+        let error = err.to_string();
         let is_io = matches!(err, StoreError::Sled(_) | StoreError::Closed { .. });
-        if is_io && self.pause(Cause::StoreFailed(err.to_string())) {
+        if is_io && self.pause(Cause::StoreFailed(error.clone())) {
             self.store.close();
-            error!(
-                event = "ingest_paused",
-                error = %err,
-                during = what,
-                data_dir = %self.store.path().display(),
-                "store writes are failing: ingest is paused (no new polls). newsd retries the store with backoff and resumes by itself once writes succeed; free disk space under the data directory or fix the I/O error. Nothing stored is lost."
+            events::store_error(&self.metrics, &error, what, None);
+            events::ingest_paused(
+                &self.metrics,
+                &error,
+                &self.store.path().display().to_string(),
+                "store writes are failing: ingest is paused (no new polls). newsd retries the store with backoff and resumes by itself once writes succeed; free disk space under the data directory or fix the I/O error. Nothing stored is lost.",
             );
             return;
         }
-        if let Some(suppressed) = self.log.admit(&err.to_string()) {
-            warn!(event = "store_error", error = %err, during = what, suppressed, "store operation failed");
-        }
+        events::store_error(&self.metrics, &error, what, self.log.admit(&error));
     }
 
     /// Pauses for `cause`; true when this call paused a running ingest.
@@ -135,7 +134,6 @@ impl Gate {
         st.cause = Some(cause);
         st.since = Some(Instant::now());
         self.paused.store(true, Ordering::Release);
-        self.metrics.set_ingest_paused(true);
         true
     }
 
@@ -144,8 +142,7 @@ impl Gate {
         let Some(cause) = st.cause.take() else { return };
         let paused_secs = st.since.take().map_or(0, |t| t.elapsed().as_secs());
         self.paused.store(false, Ordering::Release);
-        self.metrics.set_ingest_paused(false);
-        info!(event = "ingest_resumed", paused_secs, cause = %cause, "ingest resumed");
+        events::ingest_resumed(&self.metrics, paused_secs, &cause.to_string());
     }
 
     /// One supervision step (blocking: it may reopen sled): checks free disk against the
@@ -179,11 +176,11 @@ impl Gate {
                     min: self.min_free_bytes,
                 };
                 if self.pause(cause.clone()) {
-                    error!(
-                        event = "ingest_paused",
-                        error = %cause,
-                        data_dir = %self.store.path().display(),
-                        "free disk is low: ingest is paused (no new polls) before the disk fills; it resumes by itself when space is freed. Free disk space or lower store.min_free_bytes."
+                    events::ingest_paused(
+                        &self.metrics,
+                        &cause.to_string(),
+                        &self.store.path().display().to_string(),
+                        "free disk is low: ingest is paused (no new polls) before the disk fills; it resumes by itself when space is freed. Free disk space or lower store.min_free_bytes.",
                     );
                 }
                 return false;
@@ -201,7 +198,7 @@ impl Gate {
                     true
                 }
                 Err(e) if e.is_damage() => {
-                    self.metrics.store_error();
+                    events::store_error(&self.metrics, &e.to_string(), "reopen", None);
                     error!(
                         event = "store_damaged",
                         error = %e,
@@ -212,10 +209,8 @@ impl Gate {
                     false
                 }
                 Err(e) => {
-                    self.metrics.store_error();
-                    if let Some(suppressed) = self.log.admit(&format!("reopen: {e}")) {
-                        warn!(event = "store_reopen_failed", error = %e, suppressed, "the store still cannot write; retrying with backoff");
-                    }
+                    let error = format!("reopen: {e}");
+                    events::store_error(&self.metrics, &error, "reopen", self.log.admit(&error));
                     false
                 }
             },
@@ -309,7 +304,8 @@ mod tests {
         assert!(gate.is_paused());
         assert!(!store.is_open(), "the poisoned database is closed at once");
         assert!(matches!(gate.cause(), Some(Cause::StoreFailed(_))));
-        assert!(metrics.render().contains("newsd_ingest_paused 1"));
+        let render = || metrics.render(&Default::default());
+        assert!(render().contains("newsd_ingest_paused 1"));
         // Later failures while paused do not re-announce or change the cause.
         gate.store_failed(
             &StoreError::Closed {
@@ -320,8 +316,8 @@ mod tests {
         assert!(matches!(gate.cause(), Some(Cause::StoreFailed(e)) if e.contains("No space")));
         assert!(gate.recover(), "the store reopens and proves a write");
         assert!(!gate.is_paused() && store.is_open());
-        assert!(metrics.render().contains("newsd_ingest_paused 0"));
-        assert!(metrics.render().contains("newsd_store_errors_total 2"));
+        assert!(render().contains("newsd_ingest_paused 0"));
+        assert!(render().contains("newsd_store_errors_total 2"));
     }
 
     #[test]

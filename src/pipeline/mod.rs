@@ -45,7 +45,7 @@ use crate::config::Config;
 use crate::dedup::{Engine, Fingerprint};
 use crate::extract::Extractor;
 use crate::fetch::Fetcher;
-use crate::metrics::Metrics;
+use crate::metrics::{ErrorKind, Metrics};
 use crate::model::{CleanArticle, FeedItem};
 use crate::store::Store;
 
@@ -120,8 +120,9 @@ pub struct PollDone {
     pub report: Report,
     /// Next poll (wall time, as persisted); `None` when the feed is disabled (410 Gone).
     pub next: Option<DateTime<Utc>>,
-    /// The feed itself failed (fetch, parse, panic, timeout) — not a store problem.
-    pub failed: bool,
+    /// How the feed itself failed (fetch error kind, parse, panic, timeout), if it did; a
+    /// store problem is not the feed's failure.
+    pub failure: Option<ErrorKind>,
 }
 
 /// A page handed to the workers.
@@ -211,11 +212,14 @@ impl Pipeline {
         let page_workers = page::spawn_workers(&parts, pages_rx);
         let writer = writer::spawn(
             writes_rx,
-            parts.store.clone(),
-            parts.engine.clone(),
-            parts.gate.clone(),
-            parts.liveness.clone(),
-            hooks.before_write.clone(),
+            writer::Writer {
+                store: parts.store.clone(),
+                engine: parts.engine.clone(),
+                metrics: parts.metrics.clone(),
+                gate: parts.gate.clone(),
+                liveness: parts.liveness.clone(),
+                hook: hooks.before_write.clone(),
+            },
         );
         let pipeline = Pipeline {
             inner: Arc::new(Inner {

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, info_span};
 
 use super::{ItemOutcome, PageJob, Parts, Prepared};
 use crate::article;
 use crate::dedup::Engine;
+use crate::events;
 use crate::extract::{ExtractError, Extractor};
 use crate::fetch::{Fetcher, Kind, Outcome};
-use crate::metrics::Metrics;
+use crate::metrics::{ExtractFailure, Metrics, Target};
 use crate::model::{CleanArticle, FeedItem};
 use crate::pipeline::{Gate, Liveness};
 use crate::store::{Reject, Store};
@@ -63,14 +64,21 @@ pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinS
 impl Worker {
     /// Remembers a permanent failure so the page is not fetched again. If the store cannot
     /// record it, the item counts as failed (retried), since nothing remembers it.
-    fn reject(&self, reason: String, aliases: &[String]) -> ItemOutcome {
-        warn!(event = "article_rejected", error = %reason);
+    fn reject(
+        &self,
+        reason: String,
+        failure: Option<ExtractFailure>,
+        aliases: &[String],
+    ) -> ItemOutcome {
         let rec = Reject {
             reason: reason.clone(),
             at: Utc::now().to_rfc3339(),
         };
         match self.store.record_reject(aliases, &rec) {
-            Ok(()) => ItemOutcome::Rejected(reason),
+            Ok(()) => {
+                events::article_rejected(&self.metrics, &reason, failure);
+                ItemOutcome::Rejected(reason)
+            }
             Err(e) => {
                 self.gate.store_failed(&e, "record reject");
                 ItemOutcome::Failed(format!("{reason} (not recorded: {e})"))
@@ -85,9 +93,9 @@ impl Worker {
         let mut aliases = vec![item.link.to_string(), link_canonical.to_string()];
         let started = std::time::Instant::now();
         let fetched = self.fetcher.get(&item.link, Kind::Page, None).await;
-        metrics.fetch_duration("page", started.elapsed());
+        events::fetched(metrics, Target::Page, started.elapsed());
         if let Err(e) = &fetched {
-            metrics.fetch_error("page", e.kind());
+            events::page_fetch_failed(metrics, e.kind(), &e.to_string(), e.is_permanent());
         }
         let fetched = match fetched {
             Ok(Outcome::Fetched(f)) => f,
@@ -96,20 +104,17 @@ impl Worker {
                     "unexpected 304 for an unconditional request".into(),
                 ));
             }
-            Err(e) if e.is_permanent() => return Err(self.reject(e.to_string(), &aliases)),
-            Err(e) => {
-                warn!(event = "article_fetch_error", error_kind = e.kind(), error = %e);
-                return Err(ItemOutcome::Failed(e.to_string()));
-            }
+            Err(e) if e.is_permanent() => return Err(self.reject(e.to_string(), None, &aliases)),
+            Err(e) => return Err(ItemOutcome::Failed(e.to_string())),
         };
         let fetched_url = fetched.final_url.clone();
         aliases.push(fetched_url.to_string());
         if let Some(ct) = &fetched.content_type
             && !is_htmlish(ct)
         {
-            metrics.extract_failure("not-html");
             return Err(self.reject(
                 format!("{fetched_url}: not an HTML page (Content-Type {ct})"),
+                Some(ExtractFailure::NotHtml),
                 &aliases,
             ));
         }
@@ -127,16 +132,16 @@ impl Worker {
             Ok::<_, ExtractError>((article, canonical, fingerprint))
         })
         .await;
-        metrics.extract_duration(started.elapsed());
+        events::extracted(metrics, started.elapsed());
         let (article, canonical, fingerprint) = match done {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => {
-                metrics.extract_failure(e.kind());
-                return Err(self.reject(format!("{fetched_url}: {e}"), &aliases));
+                let failure = ExtractFailure::from_label(e.kind());
+                return Err(self.reject(format!("{fetched_url}: {e}"), failure, &aliases));
             }
             Err(e) => {
-                metrics.extract_failure("crashed");
-                return Err(self.reject(format!("{fetched_url}: extractor crashed: {e}"), &aliases));
+                let reason = format!("{fetched_url}: extractor crashed: {e}");
+                return Err(self.reject(reason, Some(ExtractFailure::Crashed), &aliases));
             }
         };
         aliases.retain(|a| a != canonical.as_str());

@@ -7,13 +7,15 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, info_span};
 
 use super::{ItemOutcome, PageJob, Pipeline, PollDone, Report};
 use crate::article;
 use crate::config::FeedSpec;
+use crate::events;
 use crate::feed::{self, FeedError};
 use crate::fetch::{CacheHints, FetchError, Kind, Outcome};
+use crate::metrics::{Abandon, ErrorKind, Target};
 use crate::schedule::{self, FeedState};
 use crate::store::StoreError;
 
@@ -37,27 +39,30 @@ impl Pipeline {
             Ok(Ok(done)) => return done,
             Ok(Err(panic)) => {
                 let msg = panic_message(&*panic);
-                ("panic", format!("{feed}: the poll panicked: {msg}"))
+                (Abandon::Panic, format!("{feed}: the poll panicked: {msg}"))
             }
             Err(_) => (
-                "timeout",
+                Abandon::Timeout,
                 format!(
                     "{feed}: the poll took longer than daemon.poll_timeout_secs ({} s); items done so far are kept",
                     timeout.as_secs()
                 ),
             ),
         };
-        let (reason, error) = abandoned;
-        self.inner.metrics.poll_abandoned(reason);
-        self.inner.metrics.feed_poll("error");
+        let (why, error) = abandoned;
         let _enter = span.enter();
+        let metrics = &self.inner.metrics;
         let next = match self.feed_state(&feed) {
             Some(mut state) => {
-                self.fail(&mut state, reason, &error, None);
+                let wait = self.fail(&mut state, &error, None);
+                events::poll_abandoned(metrics, why, &error, state.error_streak, wait);
                 self.save_state(&feed, &state);
                 state.next_poll
             }
-            None => Some(Utc::now() + STORE_RETRY),
+            None => {
+                events::poll_abandoned(metrics, why, &error, 0, STORE_RETRY);
+                Some(Utc::now() + STORE_RETRY)
+            }
         };
         PollDone {
             report: Report {
@@ -66,7 +71,10 @@ impl Pipeline {
                 ..Report::default()
             },
             next,
-            failed: true,
+            failure: Some(match why {
+                Abandon::Panic => ErrorKind::Panic,
+                Abandon::Timeout => ErrorKind::Timeout,
+            }),
         }
     }
 
@@ -101,7 +109,7 @@ impl Pipeline {
         let Some(mut state) = self.feed_state(feed) else {
             return store_trouble(Report::default());
         };
-        let (report, failed) = match self.poll_with(spec, &mut state).await {
+        let (report, failure) = match self.poll_with(spec, &mut state).await {
             Ok(x) => x,
             Err(e) => {
                 self.inner.gate.store_failed(&e, "feed poll");
@@ -121,17 +129,17 @@ impl Pipeline {
                 state.next_poll
             },
             report,
-            failed,
+            failure,
         }
     }
 
-    /// The poll proper; updates `state` in memory. Returns the counts and whether the feed
-    /// itself failed.
+    /// The poll proper; updates `state` in memory. Returns the counts and how the feed itself
+    /// failed, if it did.
     async fn poll_with(
         &self,
         spec: &FeedSpec,
         state: &mut FeedState,
-    ) -> Result<(Report, bool), StoreError> {
+    ) -> Result<(Report, Option<ErrorKind>), StoreError> {
         let cfg = &self.inner.cfg;
         let store = &self.inner.store;
         let feed = spec.url.as_str();
@@ -152,14 +160,13 @@ impl Pipeline {
             .fetcher
             .get(&spec.url, Kind::Feed, Some(&state.validators))
             .await;
-        metrics.fetch_duration("feed", started.elapsed());
+        events::fetched(metrics, Target::Feed, started.elapsed());
         let (fetched, hints) = match fetched {
             Ok(Outcome::NotModified(hints)) => {
-                debug!(event = "feed_not_modified");
-                metrics.feed_poll("not_modified");
+                events::feed_not_modified(metrics);
                 report.feeds_not_modified = 1;
                 self.succeed(state, interval, hints);
-                return Ok((report, false));
+                return Ok((report, None));
             }
             Ok(Outcome::Fetched(f)) => {
                 let hints = f.hints;
@@ -167,14 +174,14 @@ impl Pipeline {
             }
             Err(e) => {
                 if let FetchError::Status { status: 410, .. } = e {
-                    warn!(event = "feed_gone", error = %e, "feed disabled: the server says it is gone for good");
+                    events::feed_gone(&e.to_string());
                     state.disabled = Some(format!("410 Gone at {}", now.to_rfc3339()));
                 }
-                self.fail(state, e.kind(), &e.to_string(), e.retry_after());
-                metrics.fetch_error("feed", e.kind());
-                metrics.feed_poll("error");
+                let error = e.to_string();
+                let wait = self.fail(state, &error, e.retry_after());
+                events::feed_error(metrics, e.kind(), &error, state.error_streak, wait);
                 report.feed_errors = 1;
-                return Ok((report, true));
+                return Ok((report, ErrorKind::from_label(e.kind())));
             }
         };
 
@@ -193,11 +200,11 @@ impl Pipeline {
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) => {
-                self.fail(state, "parse", &format!("{feed}: {e}"), None);
-                metrics.fetch_error("feed", "parse");
-                metrics.feed_poll("error");
+                let error = format!("{feed}: {e}");
+                let wait = self.fail(state, &error, None);
+                events::feed_error(metrics, "parse", &error, state.error_streak, wait);
                 report.feed_errors = 1;
-                return Ok((report, true));
+                return Ok((report, Some(ErrorKind::Parse)));
             }
         };
         if parsed.title.is_some() {
@@ -236,14 +243,8 @@ impl Pipeline {
                 Err(_) => ItemOutcome::Failed("worker stopped".into()),
             };
             all_settled &= outcome.settled();
-            match outcome {
-                ItemOutcome::Stored(_) => {
-                    state.articles += 1;
-                    metrics.stored();
-                }
-                ItemOutcome::Duplicate { .. } => metrics.duplicate(),
-                ItemOutcome::Rejected(_) => metrics.rejected(),
-                ItemOutcome::Known | ItemOutcome::Failed(_) => {}
+            if let ItemOutcome::Stored(_) = outcome {
+                state.articles += 1;
             }
             report.count(&outcome);
         }
@@ -251,17 +252,8 @@ impl Pipeline {
             state.validators = fetched.validators;
         }
         self.succeed(state, interval, hints);
-        metrics.feed_poll("ok");
-        info!(
-            event = "feed_polled",
-            items = report.items,
-            stored = report.stored,
-            duplicates = report.duplicates,
-            known = report.known,
-            rejected = report.rejected,
-            failed = report.failed,
-        );
-        Ok((report, false))
+        events::feed_polled(metrics, &report);
+        Ok((report, None))
     }
 
     fn succeed(&self, state: &mut FeedState, interval: Duration, hints: CacheHints) {
@@ -279,7 +271,9 @@ impl Pipeline {
         state.next_poll = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
     }
 
-    fn fail(&self, state: &mut FeedState, kind: &str, error: &str, retry_after: Option<Duration>) {
+    /// Records a failed poll in `state` (streak, last error, next poll after the backoff);
+    /// returns the backoff.
+    fn fail(&self, state: &mut FeedState, error: &str, retry_after: Option<Duration>) -> Duration {
         state.error_streak = state.error_streak.saturating_add(1);
         let wait = schedule::after_error(
             &self.inner.cfg.schedule,
@@ -289,13 +283,7 @@ impl Pipeline {
         );
         state.last_error = Some(error.to_string());
         state.next_poll = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
-        warn!(
-            event = "feed_error",
-            error_kind = kind,
-            error = error,
-            streak = state.error_streak,
-            retry_in_secs = wait.as_secs(),
-        );
+        wait
     }
 }
 
@@ -305,7 +293,7 @@ fn store_trouble(report: Report) -> PollDone {
     PollDone {
         report,
         next: Some(Utc::now() + STORE_RETRY),
-        failed: false,
+        failure: None,
     }
 }
 

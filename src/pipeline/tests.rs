@@ -64,8 +64,8 @@ async fn items_are_committed_in_feed_order_whatever_order_their_pages_arrive_in(
     let services = Services::start(test_config(dir.path())).unwrap();
     let done = services.pipeline.poll(&spec(&server.url("/feed"))).await;
     assert_eq!(
-        (done.report.stored, done.report.duplicates, done.failed),
-        (3, 1, false)
+        (done.report.stored, done.report.duplicates, done.failure),
+        (3, 1, None)
     );
     let names: Vec<(u64, String)> = services
         .store
@@ -162,7 +162,7 @@ async fn a_panicking_poll_releases_its_feed_with_a_backoff_and_the_next_poll_wor
     let services = Services::start_with(test_config(dir.path()), hooks).unwrap();
     let feed = spec(&server.url("/feed"));
     let done = services.pipeline.poll(&feed).await;
-    assert!(done.failed);
+    assert_eq!(done.failure, Some(crate::metrics::ErrorKind::Panic));
     assert_eq!(done.report.feed_errors, 1);
     let state = services
         .store
@@ -185,11 +185,11 @@ async fn a_panicking_poll_releases_its_feed_with_a_backoff_and_the_next_poll_wor
     assert!(
         services
             .metrics
-            .render()
+            .render(&Default::default())
             .contains("newsd_polls_abandoned_total{reason=\"panic\"} 1")
     );
     let again = services.pipeline.poll(&feed).await;
-    assert_eq!((again.report.stored, again.failed), (1, false));
+    assert_eq!((again.report.stored, again.failure), (1, None));
     stop(services).await;
     server.stop();
 }
@@ -207,7 +207,7 @@ async fn a_poll_past_its_timeout_is_abandoned_and_counted() {
     let services = Services::start(cfg).unwrap();
     let feed = spec(&server.url("/feed"));
     let done = services.pipeline.poll(&feed).await;
-    assert!(done.failed && done.next.is_some());
+    assert!(done.failure.is_some() && done.next.is_some());
     let state = services
         .store
         .feed_state(feed.url.as_str())
@@ -217,7 +217,7 @@ async fn a_poll_past_its_timeout_is_abandoned_and_counted() {
     assert!(
         services
             .metrics
-            .render()
+            .render(&Default::default())
             .contains("newsd_polls_abandoned_total{reason=\"timeout\"} 1")
     );
     stop(services).await;

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::sync::mpsc;
-use tracing::{debug, error, info, info_span};
+use tracing::{debug, error, info_span};
 
 use super::{ItemOutcome, Prepared, WriteJob};
 use crate::article;
 use crate::dedup::{Engine, Fingerprint};
+use crate::events;
+use crate::metrics::Metrics;
 use crate::model::split_text;
 use crate::pipeline::{Gate, Liveness};
 use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Store, StoreError};
@@ -17,25 +19,29 @@ use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Store, StoreError
 /// Runs before each job; tests use it to stall or crash the writer on purpose.
 type Hook = Option<super::WriteHook>;
 
-pub(super) fn spawn(
-    rx: mpsc::Receiver<WriteJob>,
-    store: Arc<Store>,
-    engine: Arc<Engine>,
-    gate: Arc<Gate>,
-    liveness: Arc<Liveness>,
-    hook: Hook,
-) -> tokio::task::JoinHandle<()> {
-    tokio::task::spawn_blocking(move || writer_loop(rx, &store, &engine, &gate, &liveness, &hook))
+/// What the writer thread works with.
+pub(super) struct Writer {
+    pub(super) store: Arc<Store>,
+    pub(super) engine: Arc<Engine>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) gate: Arc<Gate>,
+    pub(super) liveness: Arc<Liveness>,
+    pub(super) hook: Hook,
 }
 
-fn writer_loop(
-    mut rx: mpsc::Receiver<WriteJob>,
-    store: &Store,
-    engine: &Engine,
-    gate: &Gate,
-    liveness: &Liveness,
-    hook: &Hook,
-) {
+pub(super) fn spawn(rx: mpsc::Receiver<WriteJob>, w: Writer) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || writer_loop(rx, &w))
+}
+
+fn writer_loop(mut rx: mpsc::Receiver<WriteJob>, w: &Writer) {
+    let Writer {
+        store,
+        engine,
+        metrics,
+        gate,
+        liveness,
+        hook,
+    } = w;
     while let Some(job) = rx.blocking_recv() {
         liveness.writer_started();
         // A panic here would leave the daemon running but storing nothing; contain it to the
@@ -44,7 +50,7 @@ fn writer_loop(
             if let Some(h) = hook {
                 h();
             }
-            write_one(store, engine, job.prepared)
+            write_one(store, engine, metrics, job.prepared)
         }));
         let outcome = match result {
             Ok(Ok(outcome)) => outcome,
@@ -68,7 +74,12 @@ fn writer_loop(
     }
 }
 
-fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome, StoreError> {
+fn write_one(
+    store: &Store,
+    engine: &Engine,
+    metrics: &Metrics,
+    p: Prepared,
+) -> Result<ItemOutcome, StoreError> {
     let span = info_span!("article", feed = %p.feed, url = %p.canonical);
     let _enter = span.enter();
     if let Some(known) = store.known(p.canonical.as_str())? {
@@ -122,7 +133,7 @@ fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome,
             },
             &p.aliases,
         )?;
-        info!(event = "article_duplicate", article = %of, similarity);
+        events::article_duplicate(metrics, &of, similarity);
         return Ok(ItemOutcome::Duplicate { of, similarity });
     }
     let a = &p.article;
@@ -150,6 +161,6 @@ fn write_one(store: &Store, engine: &Engine, p: Prepared) -> Result<ItemOutcome,
         fingerprint: &p.fingerprint.to_bytes(),
         band_keys: &band_keys,
     })?;
-    info!(event = "article_stored", article = %stored.name, words = stored.words);
+    events::article_stored(metrics, &stored.name, stored.words);
     Ok(ItemOutcome::Stored(stored.name))
 }
