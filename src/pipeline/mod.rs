@@ -45,7 +45,7 @@ use crate::config::Config;
 use crate::dedup::{Engine, Fingerprint};
 use crate::extract::Extractor;
 use crate::fetch::Fetcher;
-use crate::metrics::{ErrorKind, Metrics};
+use crate::metrics::{ErrorKind, ExtractFailure, Metrics};
 use crate::model::{CleanArticle, FeedItem};
 use crate::store::Store;
 
@@ -63,8 +63,9 @@ pub enum ItemOutcome {
     /// Already stored, recorded or rejected: not fetched (or, if only its page's canonical
     /// URL was known, fetched once and now aliased).
     Known,
-    /// Permanently failed (not HTML, no article text, 404 …): recorded, not retried.
-    Rejected(String),
+    /// Permanently failed (not HTML, no article text, 404 …): recorded, not retried; with
+    /// the extraction failure when extraction was the reason.
+    Rejected(String, Option<ExtractFailure>),
     /// Transiently failed (timeout, 5xx, store unavailable …): retried on a later poll.
     Failed(String),
 }
@@ -108,7 +109,7 @@ impl Report {
             ItemOutcome::Stored(_) => self.stored += 1,
             ItemOutcome::Duplicate { .. } => self.duplicates += 1,
             ItemOutcome::Known => self.known += 1,
-            ItemOutcome::Rejected(_) => self.rejected += 1,
+            ItemOutcome::Rejected(..) => self.rejected += 1,
             ItemOutcome::Failed(_) => self.failed += 1,
         }
     }

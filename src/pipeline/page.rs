@@ -77,7 +77,7 @@ impl Worker {
         match self.store.record_reject(aliases, &rec) {
             Ok(()) => {
                 events::article_rejected(&self.metrics, &reason, failure);
-                ItemOutcome::Rejected(reason)
+                ItemOutcome::Rejected(reason, failure)
             }
             Err(e) => {
                 self.gate.store_failed(&e, "record reject");

@@ -15,7 +15,7 @@ use crate::config::FeedSpec;
 use crate::events;
 use crate::feed::{self, FeedError};
 use crate::fetch::{CacheHints, FetchError, Kind, Outcome};
-use crate::metrics::{Abandon, ErrorKind, Target};
+use crate::metrics::{Abandon, ErrorKind, ExtractFailure, Target};
 use crate::schedule::{self, FeedState};
 use crate::store::StoreError;
 
@@ -54,7 +54,7 @@ impl Pipeline {
         let metrics = &self.inner.metrics;
         let next = match self.feed_state(&feed) {
             Some(mut state) => {
-                let wait = self.fail(&mut state, &error, None);
+                let wait = self.fail(&mut state, why.label(), &error, None);
                 events::poll_abandoned(metrics, why, &error, state.error_streak, wait);
                 self.save_state(&feed, &state);
                 state.next_poll
@@ -178,7 +178,7 @@ impl Pipeline {
                     state.disabled = Some(format!("410 Gone at {}", now.to_rfc3339()));
                 }
                 let error = e.to_string();
-                let wait = self.fail(state, &error, e.retry_after());
+                let wait = self.fail(state, e.kind(), &error, e.retry_after());
                 events::feed_error(metrics, e.kind(), &error, state.error_streak, wait);
                 report.feed_errors = 1;
                 return Ok((report, ErrorKind::from_label(e.kind())));
@@ -201,7 +201,7 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => {
                 let error = format!("{feed}: {e}");
-                let wait = self.fail(state, &error, None);
+                let wait = self.fail(state, "parse", &error, None);
                 events::feed_error(metrics, "parse", &error, state.error_streak, wait);
                 report.feed_errors = 1;
                 return Ok((report, Some(ErrorKind::Parse)));
@@ -243,8 +243,16 @@ impl Pipeline {
                 Err(_) => ItemOutcome::Failed("worker stopped".into()),
             };
             all_settled &= outcome.settled();
-            if let ItemOutcome::Stored(_) = outcome {
-                state.articles += 1;
+            match &outcome {
+                ItemOutcome::Stored(_) => state.articles += 1,
+                ItemOutcome::Duplicate { .. } => state.copies += 1,
+                ItemOutcome::Rejected(_, failure) => {
+                    state.rejected += 1;
+                    if *failure == Some(ExtractFailure::NoContent) {
+                        state.empty += 1;
+                    }
+                }
+                ItemOutcome::Known | ItemOutcome::Failed(_) => {}
             }
             report.count(&outcome);
         }
@@ -267,13 +275,20 @@ impl Pipeline {
         let now = Utc::now();
         state.error_streak = 0;
         state.last_error = None;
+        state.last_error_kind = None;
         state.last_success = Some(now);
         state.next_poll = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
     }
 
     /// Records a failed poll in `state` (streak, last error, next poll after the backoff);
     /// returns the backoff.
-    fn fail(&self, state: &mut FeedState, error: &str, retry_after: Option<Duration>) -> Duration {
+    fn fail(
+        &self,
+        state: &mut FeedState,
+        kind: &str,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Duration {
         state.error_streak = state.error_streak.saturating_add(1);
         let wait = schedule::after_error(
             &self.inner.cfg.schedule,
@@ -282,6 +297,7 @@ impl Pipeline {
             &mut rand::rng(),
         );
         state.last_error = Some(error.to_string());
+        state.last_error_kind = Some(kind.to_string());
         state.next_poll = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
         wait
     }

@@ -83,6 +83,12 @@ async fn items_are_committed_in_feed_order_whatever_order_their_pages_arrive_in(
             (2, links[3].clone())
         ]
     );
+    let state = services
+        .store
+        .feed_state(&server.url("/feed"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.articles, state.copies, state.rejected), (3, 1, 0));
     let original = services.store.records().next().unwrap().unwrap().name;
     assert_eq!(
         services.store.known(&links[2]).unwrap(),
@@ -281,6 +287,51 @@ async fn a_store_failure_pauses_ingest_once_and_the_item_is_retried_after_recove
         again.report.stored, 1,
         "nothing was lost: the item is stored now"
     );
+    stop(services).await;
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_keeps_its_health_counts_rejected_empty_and_last_error_kind() {
+    let server = Server::start().await;
+    let links: Vec<String> = ["/ok", "/empty", "/gone"]
+        .iter()
+        .map(|p| server.url(p))
+        .collect();
+    server.route("/feed", Route::ok(RSS, rss(&links)));
+    server.route("/ok", Route::ok(HTML, story_page(60)));
+    server.route(
+        "/empty",
+        Route::ok(HTML, "<html><body><nav>Home</nav></body></html>".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::start(test_config(dir.path())).unwrap();
+    let feed = spec(&server.url("/feed"));
+    services.pipeline.poll(&feed).await;
+    let state = services
+        .store
+        .feed_state(feed.url.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (state.articles, state.rejected, state.empty),
+        (1, 2, 1),
+        "404 and empty page rejected, one of them for no text"
+    );
+    assert_eq!(state.last_error_kind, None);
+    // The feed itself fails: its kind is kept until the next success.
+    let mut down = Route::ok(RSS, String::new());
+    down.status = 500;
+    server.route("/feed", down);
+    let done = services.pipeline.poll(&feed).await;
+    assert_eq!(done.failure, Some(crate::metrics::ErrorKind::HttpStatus));
+    let state = services
+        .store
+        .feed_state(feed.url.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.last_error_kind.as_deref(), Some("http_status"));
+    assert_eq!(state.error_streak, 1);
     stop(services).await;
     server.stop();
 }

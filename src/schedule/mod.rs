@@ -85,6 +85,10 @@ pub struct FeedState {
     #[serde(default)]
     pub error_streak: u32,
     pub last_error: Option<String>,
+    /// Kind of the last error (`timeout`, `http_status`, `parse`, `panic`, …), for the health
+    /// view; `None` after a success.
+    #[serde(default)]
+    pub last_error_kind: Option<String>,
     pub last_polled: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
     /// Set when the server said 410 Gone: the feed is not polled again until it is removed
@@ -96,6 +100,16 @@ pub struct FeedState {
     /// Articles stored from this feed, for `newsd feeds`.
     #[serde(default)]
     pub articles: u64,
+    /// Items of this feed recorded as copies of an already stored article.
+    #[serde(default)]
+    pub copies: u64,
+    /// Pages of this feed that failed for good (not HTML, 404, no article text …).
+    #[serde(default)]
+    pub rejected: u64,
+    /// Of those, pages where extraction found no article text (a site whose layout newsd
+    /// cannot read shows here first).
+    #[serde(default)]
+    pub empty: u64,
 }
 
 impl FeedState {
