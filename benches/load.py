@@ -116,29 +116,36 @@ def e2e(a):
     if a.corpus:
         gen += ["--corpus", a.corpus]
     log(f"e2e: generating {a.feeds} feeds x {a.items} items on {a.hosts} hosts (pages dumped to {pages})")
+    admin = None
+    if a.run:
+        admin = f"127.0.0.1:{free_port()}"
+        gen += ["--admin-listen", admin]
     lg = Loadgen(a.loadgen, os.path.join(out, "web"), gen)
+    data = os.path.join(out, "data")
     try:
-        data = os.path.join(out, "data")
-        cmd = [a.newsd, "--config", lg.config, "--data-dir", data, "once", "--json"]
-        if a.profile:
-            cmd = perf_cmd(os.path.join(out, "perf-e2e.data")) + cmd
-        log(f"e2e: {' '.join(cmd)}")
-        with open(os.path.join(out, "newsd.log"), "w") as errf:
-            status, wall, ru = run_waited(cmd, a.timeout, stderr=errf, env=newsd_env())
+        if a.run:
+            status, wall, cpu, rss, report = e2e_run(a, lg, data, admin, out)
+        else:
+            cmd = [a.newsd, "--config", lg.config, "--data-dir", data, "once", "--json"]
+            if a.profile:
+                cmd = perf_cmd(os.path.join(out, "perf-e2e.data")) + cmd
+            log(f"e2e: {' '.join(cmd)}")
+            with open(os.path.join(out, "newsd.log"), "w") as errf:
+                status, wall, ru = run_waited(cmd, a.timeout, stderr=errf, env=newsd_env())
+            cpu, rss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            report = None
+            for line in open(os.path.join(out, "newsd.log")):
+                try:
+                    v = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(v, dict) and "feeds_polled" in v:
+                    report = v
         stats = lg.stats()
     finally:
         lg.stop()
-    report = None
-    for line in open(os.path.join(out, "newsd.log")):
-        try:
-            v = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(v, dict) and "feeds_polled" in v:
-            report = v
     if status != 0 or report is None:
-        raise SystemExit(f"newsd once failed ({status}); see {out}/newsd.log")
-    cpu = ru.ru_utime + ru.ru_stime
+        raise SystemExit(f"newsd failed ({status}); see {out}/newsd.log")
     done = report["stored"] + report["duplicates"]
     log("e2e: newsd clean --batch over the same pages")
     clean_out = os.path.join(out, "clean")
@@ -163,7 +170,8 @@ def e2e(a):
         "extract_cpu_ms_per_page": round(ex_per_page * 1000, 3),
         "extract_process_cpu_ms_per_page": round((cru.ru_utime + cru.ru_stime) * 1000 / len(rows), 3),
         "ratio_cpu_per_article_to_extraction": round(cpu / done / ex_per_page, 2),
-        "peak_rss_mib": round(ru.ru_maxrss / 1024, 1),
+        "command": "run" if a.run else "once",
+        "peak_rss_mib": round(rss, 1),
         "store_bytes_on_disk": store,
         "store_bytes_apparent": apparent(data),
         "store_bytes_per_stored_article": round(store / max(report["stored"], 1)),
@@ -172,15 +180,76 @@ def e2e(a):
     json.dump(res, open(os.path.join(out, "e2e.json"), "w"), indent=2)
     print(json.dumps(res, indent=2))
     print(f"""
-| metric | value |
+| `newsd {"run" if a.run else "once"}` | value |
 |---|---|
 | articles stored + recorded | {report['stored']} + {report['duplicates']} (expected {lg.web['originals']} + {lg.web['copies']}); rejected {report['rejected']}, failed {report['failed']} |
 | wall | {wall:.1f} s → **{done / wall:.0f} articles/s** |
 | newsd CPU | {cpu:.1f} s → **{cpu * 1000 / done:.2f} ms/article** |
 | extraction only (`clean --batch`, in-process) | {ex_per_page * 1000:.3f} ms/page |
 | CPU per article ÷ extraction | **{cpu / done / ex_per_page:.2f}×** |
-| peak RSS | {ru.ru_maxrss / 1024:.0f} MiB |
+| peak RSS | {rss:.0f} MiB |
 | store on disk | {store / 1e6:.1f} MB → **{store / max(report['stored'], 1) / 1024:.1f} KiB/stored article** |""")
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def metrics(admin):
+    """newsd's /metrics as {name{labels}: value}."""
+    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
+
+
+def e2e_run(a, lg, data, admin, out):
+    """The e2e pass in `newsd run`: done when every page the web has is stored, recorded as
+    a copy or rejected (admin /metrics); CPU and RSS read from /proc at that moment."""
+    cmd = [a.newsd, "--config", lg.config, "--data-dir", data, "run"]
+    log(f"e2e: {' '.join(cmd)}")
+    errf = open(os.path.join(out, "newsd.log"), "w")
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, env=newsd_env())
+    status, report = "timeout", None
+    try:
+        while time.monotonic() - t0 < a.timeout:
+            if p.poll() is not None:
+                status = f"exited {p.returncode}"
+                break
+            time.sleep(0.25)
+            try:
+                m = metrics(admin)
+            except OSError:
+                continue
+            stored = m.get("newsd_articles_stored_total", 0)
+            dups = m.get("newsd_duplicates_total", 0)
+            rejected = m.get("newsd_pages_rejected_total", 0)
+            if stored + dups + rejected >= lg.web["pages"]:
+                wall, cpu, rss = time.monotonic() - t0, proc_cpu(p.pid), proc_hwm_mib(p.pid)
+                status = 0
+                report = {"stored": int(stored), "duplicates": int(dups), "rejected": int(rejected),
+                          "failed": None, "feeds_polled": None}
+                break
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        errf.close()
+    if report is None:
+        return status, 0, 0, 0, None
+    return status, wall, cpu, rss, report
 
 
 def proc_cpu(pid):
@@ -289,6 +358,7 @@ def main():
     ap.add_argument("--copies", type=float, default=0.12)
     ap.add_argument("--timeout", type=int, default=1200, help="e2e: bound of each newsd run (s)")
     ap.add_argument("--profile", action="store_true", help="e2e: run newsd under perf record")
+    ap.add_argument("--run", action="store_true", help="e2e: measure `newsd run` instead of `newsd once`")
     ap.add_argument("--modes", default="conditional,unchanged200")
     ap.add_argument("--rate", type=int, default=1000, help="scale: offered polls/s (interval = feeds/rate)")
     ap.add_argument("--warmup", type=int, default=150, help="scale: longest wait for the first pass (s)")
