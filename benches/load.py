@@ -8,6 +8,7 @@ rusage of the child, or /proc/PID/stat over a window), never the server's.
   load.py e2e   --newsd BIN --loadgen BIN --out DIR [--corpus FILE] [--profile]
   load.py scale --newsd BIN --loadgen BIN --out DIR [--feeds 1000,10000,100000]
                 [--modes conditional,unchanged200] [--profile-feeds N]
+  load.py hotspots --data perf.data    # self time per module + top functions
 """
 import argparse
 import csv
@@ -103,7 +104,7 @@ def newsd_env():
 
 
 def perf_cmd(data):
-    return ["perf", "record", "-F", "499", "-g", "-o", data, "--"]
+    return ["perf", "record", "-F", "299", "--call-graph", "dwarf,16384", "-o", data, "--"]
 
 
 def e2e(a):
@@ -345,12 +346,104 @@ def scale(a):
               f"{r['polls_per_s']} | {r['cpu_ms_per_poll']} | {r['cpu_cores_busy']} | {r['peak_rss_mib']} |")
 
 
+# Symbol (or DSO) patterns → the module the time is charged to, first match wins.
+GROUPS = [
+    ("kernel", ("[kernel", "[unknown]", "entry_SYSCALL", "__x64_sys")),
+    ("sled", ("sled::",)),
+    ("malloc/free/memcpy", ("malloc", "free", "memcpy", "memmove", "memset", "realloc",
+                            "calloc", "_int_", "cfree", "alloc::raw_vec", "__rust_dealloc",
+                            "__rust_alloc", "__rdl_", "memcmp", "__memc")),
+    ("language detection (whatlang)", ("whatlang::",)),
+    ("HTML parse (html5ever/scraper/markup5ever)", ("html5ever::", "markup5ever", "scraper::",
+                                                    "tendril::", "selectors::", "cssparser")),
+    ("newsd::extract", ("newsd::extract",)),
+    ("newsd::dedup", ("newsd::dedup",)),
+    ("newsd::schedule/daemon", ("newsd::daemon", "newsd::schedule")),
+    ("newsd::pipeline", ("newsd::pipeline",)),
+    ("newsd::store", ("newsd::store",)),
+    ("newsd::fetch", ("newsd::fetch",)),
+    ("newsd::feed + feed-rs/quick-xml", ("newsd::feed", "feed_rs", "quick_xml", "xml::")),
+    ("newsd (other)", ("newsd::",)),
+    ("unicode normalisation", ("unicode_normalization",)),
+    ("hashing (xxhash, SipHash)", ("xxhash", "xxh3", "siphash", "Hasher", "hash::")),
+    ("url", ("url::", "idna::")),
+    ("tracing/serde_json", ("tracing", "serde_json", "serde::")),
+    ("tokio/hyper/reqwest/futex", ("tokio::", "hyper", "reqwest", "h2::", "futex",
+                                   "parking_lot", "std::sync", "pthread", "syscall")),
+    ("compression", ("flate2", "miniz", "brotli")),
+    ("regex", ("regex",)),
+]
+
+
+def hotspots(a):
+    """Self time per module and the top functions of a perf.data file."""
+    rep = subprocess.run(["perf", "report", "-i", a.data, "--no-children", "--sort", "dso,sym",
+                          "--stdio", "-g", "none", "--percent-limit", "0"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in rep.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "%" not in line.split()[0]:
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3:
+            continue
+        pct = float(parts[0].rstrip("%"))
+        dso, sym = parts[1], parts[2]
+        sym = sym.split("] ", 1)[1] if sym.startswith("[") and "] " in sym else sym
+        rows.append((pct, dso, sym))
+    groups = {}
+    for pct, dso, sym in rows:
+        key = f"{dso} {sym}"
+        name = next((g for g, pats in GROUPS if any(p in key for p in pats)), "other")
+        groups[name] = groups.get(name, 0) + pct
+    # With call graphs: each sample is charged to the innermost frame that names a module,
+    # so generic code (hashbrown, core, alloc) counts for the module that called it.
+    scr = subprocess.run(["perf", "script", "--no-inline", "-i", a.data, "-F", "ip,sym,dso"],
+                         capture_output=True, text=True).stdout
+    near, samples, frames = {}, 0, []
+
+    def flush():
+        nonlocal samples
+        if not frames:
+            return
+        samples += 1
+        name = "other"
+        for f in frames:
+            g = next((g for g, pats in GROUPS if any(p in f for p in pats)), None)
+            if g:
+                name = g
+                break
+        near[name] = near.get(name, 0) + 1
+        frames.clear()
+
+    for line in scr.splitlines():
+        if not line.strip():
+            flush()
+        else:
+            frames.append(line.strip().split(None, 1)[-1])
+    flush()
+    print("| module | self % | nearest module on the stack % |\n|---|---|---|")
+    names = set(groups) | set(near)
+    for g in sorted(names, key=lambda g: -(near.get(g, 0) / max(samples, 1) * 100 or groups.get(g, 0))):
+        n = near.get(g, 0) * 100 / max(samples, 1)
+        if groups.get(g, 0) >= 0.5 or n >= 0.5:
+            print(f"| {g} | {groups.get(g, 0):.1f} | {n:.1f} |")
+    print(f"\n({samples} samples with stacks)")
+    print(f"\nTop {a.top} functions (self %):\n")
+    print("| self % | dso | function |\n|---|---|---|")
+    for pct, dso, sym in rows[:a.top]:
+        print(f"| {pct:.1f} | {dso} | `{sym[:110]}` |")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["e2e", "scale"])
-    ap.add_argument("--newsd", required=True)
-    ap.add_argument("--loadgen", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("mode", choices=["e2e", "scale", "hotspots"])
+    ap.add_argument("--data", help="hotspots: the perf.data file")
+    ap.add_argument("--top", type=int, default=25, help="hotspots: functions listed")
+    ap.add_argument("--newsd")
+    ap.add_argument("--loadgen")
+    ap.add_argument("--out")
     ap.add_argument("--corpus")
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--feeds", default=None, help="e2e: feed count; scale: comma list")
@@ -365,6 +458,10 @@ def main():
     ap.add_argument("--window", type=int, default=30, help="scale: measured window (s)")
     ap.add_argument("--profile-feeds", type=int, default=0, help="scale: perf record the window at this feed count")
     a = ap.parse_args()
+    if a.mode == "hotspots":
+        return hotspots(a)
+    if not (a.newsd and a.loadgen and a.out):
+        ap.error("--newsd, --loadgen and --out are required")
     a.newsd = os.path.abspath(a.newsd)
     a.loadgen = os.path.abspath(a.loadgen)
     if a.mode == "e2e":
