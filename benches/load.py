@@ -104,7 +104,7 @@ def newsd_env():
 
 
 def perf_cmd(data):
-    return ["perf", "record", "-F", "299", "--call-graph", "dwarf,16384", "-o", data, "--"]
+    return ["perf", "record", "-F", "199", "--call-graph", "dwarf,8192", "-o", data, "--"]
 
 
 def e2e(a):
@@ -375,6 +375,11 @@ GROUPS = [
 ]
 
 
+# Time spent here is charged again to the first module up the stack (who called malloc,
+# whose syscall or futex the kernel served).
+LEAF_GROUPS = ("kernel", "malloc/free/memcpy", "tokio/hyper/reqwest/futex")
+
+
 def hotspots(a):
     """Self time per module and the top functions of a perf.data file."""
     rep = subprocess.run(["perf", "report", "-i", a.data, "--no-children", "--sort", "dso,sym",
@@ -401,20 +406,20 @@ def hotspots(a):
     # so generic code (hashbrown, core, alloc) counts for the module that called it.
     scr = subprocess.run(["perf", "script", "--no-inline", "-i", a.data, "-F", "ip,sym,dso"],
                          capture_output=True, text=True).stdout
-    near, samples, frames = {}, 0, []
+    near, via, samples, frames = {}, {}, 0, []
 
     def flush():
         nonlocal samples
         if not frames:
             return
         samples += 1
-        name = "other"
-        for f in frames:
-            g = next((g for g, pats in GROUPS if any(p in f for p in pats)), None)
-            if g:
-                name = g
-                break
+        named = [g for g in (next((g for g, pats in GROUPS if any(p in f for p in pats)), None)
+                             for f in frames) if g]
+        name = named[0] if named else "other"
         near[name] = near.get(name, 0) + 1
+        if name in LEAF_GROUPS:
+            caller = next((g for g in named if g not in LEAF_GROUPS), "other")
+            via[(name, caller)] = via.get((name, caller), 0) + 1
         frames.clear()
 
     for line in scr.splitlines():
@@ -429,7 +434,11 @@ def hotspots(a):
         n = near.get(g, 0) * 100 / max(samples, 1)
         if groups.get(g, 0) >= 0.5 or n >= 0.5:
             print(f"| {g} | {groups.get(g, 0):.1f} | {n:.1f} |")
-    print(f"\n({samples} samples with stacks)")
+    print(f"\n({samples} samples with stacks)\n")
+    print("| leaf time | called from | % of all samples |\n|---|---|---|")
+    for (leaf, caller), n in sorted(via.items(), key=lambda x: -x[1]):
+        if n * 100 / samples >= 0.5:
+            print(f"| {leaf} | {caller} | {n * 100 / samples:.1f} |")
     print(f"\nTop {a.top} functions (self %):\n")
     print("| self % | dso | function |\n|---|---|---|")
     for pct, dso, sym in rows[:a.top]:
