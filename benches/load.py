@@ -178,12 +178,13 @@ def e2e(a):
         "store_bytes_per_stored_article": round(store / max(report["stored"], 1)),
         "profiled": bool(a.profile),
     }
+    failed = f", failed {report['failed']}" if report.get("failed") is not None else ""
     json.dump(res, open(os.path.join(out, "e2e.json"), "w"), indent=2)
     print(json.dumps(res, indent=2))
     print(f"""
 | `newsd {"run" if a.run else "once"}` | value |
 |---|---|
-| articles stored + recorded | {report['stored']} + {report['duplicates']} (expected {lg.web['originals']} + {lg.web['copies']}); rejected {report['rejected']}, failed {report['failed']} |
+| articles stored + recorded | {report['stored']} + {report['duplicates']} (expected {lg.web['originals']} + {lg.web['copies']}); rejected {report['rejected']}{failed} |
 | wall | {wall:.1f} s → **{done / wall:.0f} articles/s** |
 | newsd CPU | {cpu:.1f} s → **{cpu * 1000 / done:.2f} ms/article** |
 | extraction only (`clean --batch`, in-process) | {ex_per_page * 1000:.3f} ms/page |
@@ -377,7 +378,7 @@ GROUPS = [
 
 # Time spent here is charged again to the first module up the stack (who called malloc,
 # whose syscall or futex the kernel served).
-LEAF_GROUPS = ("kernel", "malloc/free/memcpy", "tokio/hyper/reqwest/futex")
+LEAF_GROUPS = ("kernel", "malloc/free/memcpy", "tokio/hyper/reqwest/futex", "hashing (xxhash, SipHash)")
 
 
 def hotspots(a):
