@@ -47,10 +47,15 @@ class Loadgen:
             time.sleep(0.2)
         self.web = json.load(open(path))
         self.config = self.web["config"]
+        self.cpu_at_ready = self.cpu()
 
     def stats(self):
         with urllib.request.urlopen(f"http://{self.web['control']}/stats", timeout=10) as r:
             return json.load(r)
+
+    def cpu(self):
+        """The server's own CPU seconds so far (to show it is not the bottleneck)."""
+        return proc_cpu(self.proc.pid)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -142,7 +147,7 @@ def e2e(a):
                     continue
                 if isinstance(v, dict) and "feeds_polled" in v:
                     report = v
-        stats = lg.stats()
+        stats, server_cpu = lg.stats(), lg.cpu()
     finally:
         lg.stop()
     if status != 0 or report is None:
@@ -172,6 +177,7 @@ def e2e(a):
         "extract_process_cpu_ms_per_page": round((cru.ru_utime + cru.ru_stime) * 1000 / len(rows), 3),
         "ratio_cpu_per_article_to_extraction": round(cpu / done / ex_per_page, 2),
         "command": "run" if a.run else "once",
+        "loadgen_cpu_s_serving": round(server_cpu - lg.cpu_at_ready, 2),
         "peak_rss_mib": round(rss, 1),
         "store_bytes_on_disk": store,
         "store_bytes_apparent": apparent(data),
@@ -295,11 +301,13 @@ def scale_one(a, n, mode):
         time.sleep(min(5, interval))
         res["first_pass_s"] = round(first_pass, 1) if first_pass is not None else None
         s0, c0, t0 = lg.stats(), proc_cpu(p.pid), time.monotonic()
+        sc0 = lg.cpu()
         if a.profile_feeds == n:
             perf = subprocess.Popen(perf_cmd(os.path.join(out, "perf.data"))[:-1] + ["-p", str(p.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(a.window)
         s1, c1, t1 = lg.stats(), proc_cpu(p.pid), time.monotonic()
+        res["loadgen_cpu_s_in_window"] = round(lg.cpu() - sc0, 2)
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(timeout=60)
