@@ -20,15 +20,21 @@ const MAX_LINE: usize = 16 * 1024;
 /// What the server has answered so far; served as JSON on the control address.
 #[derive(Default)]
 pub struct Stats {
+    /// Feed polls answered with a body: the bench's poll count is 200s + 304s.
     pub feed_200: AtomicU64,
+    /// Feed polls answered "unchanged".
     pub feed_304: AtomicU64,
+    /// Article pages served: e2e checks newsd fetched each page once.
     pub page_200: AtomicU64,
+    /// Article pages answered "unchanged" (newsd should never re-fetch a stored page).
     pub page_304: AtomicU64,
     /// Pages answered 404 because the web was built with `--gone-pages`.
     pub page_gone: AtomicU64,
     /// Requests for paths the web does not have (a bug in newsd or in the generator).
     pub not_found: AtomicU64,
+    /// Bytes written, headers included: the traffic newsd had to read.
     pub bytes: AtomicU64,
+    /// Connections accepted: few means newsd reuses them (keep-alive).
     pub connections: AtomicU64,
     /// Feeds polled at least once / at least twice: tells the bench when a pass is complete.
     pub feeds_polled_once: AtomicU64,
@@ -73,7 +79,9 @@ impl Stats {
 
 /// The served web and how it answers.
 pub struct App {
+    /// Everything the web contains, rendered on request.
     pub render: Renderer,
+    /// What has been answered, for the bench's window counts.
     pub stats: Stats,
     /// Delay before every response, as a slow origin would add.
     pub latency: Duration,
@@ -181,7 +189,9 @@ async fn connection(sock: TcpStream, host: Option<usize>, app: Arc<App>) -> std:
 /// The validators a request carried.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Conditional<'a> {
+    /// The ETag(s) newsd stored from an earlier answer.
     pub if_none_match: Option<&'a str>,
+    /// The Last-Modified newsd stored, echoed back.
     pub if_modified_since: Option<&'a str>,
 }
 
@@ -199,8 +209,11 @@ impl Conditional<'_> {
 
 /// A response before serialisation.
 pub struct Response {
+    /// 200, 304 or 404: the only statuses the web needs.
     pub status: u16,
+    /// Sent with 200 and 404 (a 304 has no body to describe).
     pub content_type: &'static str,
+    /// The resource's bytes; not sent with a 304 or to a HEAD.
     pub body: Vec<u8>,
     /// ETag to send (and Last-Modified with it).
     pub etag: Option<String>,

@@ -38,6 +38,7 @@ struct Args {
     /// Sites, one loopback address each (127.0.1.1, 127.0.1.2, …)
     #[arg(long, default_value_t = 50)]
     hosts: usize,
+    /// Feeds, spread round-robin over the hosts
     #[arg(long, default_value_t = 1000)]
     feeds: usize,
     /// Items (article pages) per feed
@@ -46,6 +47,7 @@ struct Args {
     /// Share of articles that are republished copies of an article on another site
     #[arg(long, default_value_t = 0.12)]
     copies: f64,
+    /// Seed of every random choice: the same seed serves the same web
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Delay before every response (ms)

@@ -37,8 +37,11 @@ struct Site {
 
 /// Renders pages and feeds of one web whose hosts live at `bases`.
 pub struct Renderer {
+    /// Which resource is where, and which article copies which.
     pub web: Web,
+    /// Where article text comes from.
     corpus: Corpus,
+    /// One template per host, indexed like the hosts.
     sites: Vec<Site>,
 }
 

@@ -63,6 +63,7 @@ pub struct Shape {
 
 /// The web: shape plus, per article, the original it copies (if any).
 pub struct Web {
+    /// The knobs it was built from (host/feed/item counts, modes).
     pub shape: Shape,
     /// `copy_of[k]` is the original article of copy `k`; `None` for an original.
     copy_of: Vec<Option<u32>>,
