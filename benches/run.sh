@@ -3,15 +3,29 @@
 #
 #   benches/run.sh extract     # wcxb-dev: token F1 (articles) + pages per CPU-second
 #   benches/run.sh dedup [N]   # generated corpus of N articles (default 10000): link P/R + articles per CPU-second
+#   benches/run.sh e2e         # `newsd once` over a loadgen web: 10,000 new articles, 50 hosts, 1,000 feeds, 12 % copies
+#   benches/run.sh scale       # `newsd run` over 1k/10k/100k feeds answered 304 and unchanged 200: CPU per poll, RSS
 #
-# Needs ../shared beside the repository and python3. Uses a release build.
+# Needs ../shared beside the repository and python3. Uses a release build; NEWSD=path measures
+# another newsd binary (e.g. a baseline), LOADGEN=path another generator. e2e/scale pass any
+# further arguments to benches/load.py (e.g. `scale --feeds 1000,10000 --window 60`,
+# `e2e --profile`). See benches/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared
 OUT=${OUT:-target/bench}
-cargo build --release --locked --bin newsd
-NEWSD=target/release/newsd
+if [ -z "${NEWSD:-}" ]; then
+  cargo build --release --locked --bin newsd
+  NEWSD=target/release/newsd
+fi
 mkdir -p "$OUT"
+loadgen() {
+  if [ -z "${LOADGEN:-}" ]; then
+    cargo build --release --locked --example loadgen >&2
+    LOADGEN=target/release/examples/loadgen
+  fi
+  echo "$LOADGEN"
+}
 
 case "${1:-}" in
   extract)
@@ -43,8 +57,19 @@ PY
     "$NEWSD" dedup --list "$CORPUS/list.txt" > "$OUT/dedup$N.pred.jsonl"
     python3 "$SHARED/bench/dedup/score.py" "$CORPUS/labels.jsonl" "$OUT/dedup$N.pred.jsonl"
     ;;
+  e2e)
+    shift
+    LG=$(loadgen)
+    python3 benches/load.py e2e --newsd "$NEWSD" --loadgen "$LG" --out "$OUT/e2e" \
+      --corpus "$SHARED/bench/dedup/bases-wcxb-dev-articles.json" "$@"
+    ;;
+  scale)
+    shift
+    LG=$(loadgen)
+    python3 benches/load.py scale --newsd "$NEWSD" --loadgen "$LG" --out "$OUT/scale" "$@"
+    ;;
   *)
-    sed -n '2,8p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
     ;;
 esac
