@@ -21,6 +21,9 @@ ENV NEWSD_CONFIG=/etc/newsd/newsd.toml \
     NEWSD_DATA_DIR=/var/lib/newsd \
     NEWSD_LOG_FORMAT=json
 # /metrics, /healthz and /readyz listen on 127.0.0.1:9464 inside the container; to scrape
-# from outside, mount a config with daemon.admin_listen = "0.0.0.0:9464" and publish 9464.
+# from outside, mount a config with daemon.admin_listen = "0.0.0.0:9464" and publish 9464:
+# that port serves only counters and probes. The stored articles never leave through it:
+# the live export is on the owner-only socket /var/lib/newsd/newsd.sock, reached with
+#   docker exec CONTAINER newsd export --out /var/lib/newsd/export
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/newsd"]
 CMD ["run"]

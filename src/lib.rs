@@ -25,8 +25,8 @@
 //! [`pipeline`] is the only module that knows several stages: it runs page workers over a
 //! bounded queue and one writer thread that performs "duplicate?" and "insert" together (reading
 //! a candidate original's text back when the template check needs it).
-//! [`daemon`] schedules polls, reloads feed lists, drains on shutdown, and serves `/metrics`,
-//! `/healthz`, `/readyz` and `/export` on the admin address. [`cli`] holds one
+//! [`daemon`] schedules polls, reloads feed lists, drains on shutdown, serves `/metrics`,
+//! `/healthz` and `/readyz` on the admin address, and the live export on its control socket. [`cli`] holds one
 //! function per command; `main.rs` maps errors to exit codes.
 //!
 //! ## Modules

@@ -1,9 +1,7 @@
 //! Read-only views of the store: `export`, `list`, `show`, `feeds`, `stats`.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -28,7 +26,7 @@ fn require_store(cfg: &Config) -> anyhow::Result<()> {
 
 /// Every stored article as `out/<name>` (its text, byte for byte) plus `out/manifest.jsonl`
 /// in seq order. When a running daemon holds the store, the export is streamed from its
-/// admin endpoint instead (see [`crate::export`]).
+/// control socket `<data_dir>/newsd.sock` instead (see [`crate::daemon::control`]).
 pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
     require_store(cfg)?;
     super::ensure_dir(out)?;
@@ -36,51 +34,13 @@ pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
     match Store::open(&cfg.store) {
         Ok(store) => crate::export::from_store(&store, &mut dir)?,
         Err(locked @ StoreError::Locked { .. }) => {
-            let Ok(Some(addr)) = cfg.daemon.admin_addr() else {
-                bail!("{locked}; daemon.admin_listen is off, so the export cannot ask the daemon");
-            };
-            from_daemon(addr, &mut dir).with_context(|| {
-                format!("{locked}; exporting through the daemon at {addr} failed")
-            })?;
+            crate::daemon::control::export_from_daemon(&cfg.store.data_dir, &mut dir)
+                .with_context(|| format!("{locked}; exporting through the daemon failed"))?;
         }
         Err(e) => return Err(e.into()),
     }
     let n = dir.finish()?;
     eprintln!("newsd export: {n} articles to {}", out.display());
-    Ok(())
-}
-
-/// Streams the export from the daemon's admin endpoint (`GET /export`).
-fn from_daemon(addr: SocketAddr, dir: &mut ExportDir) -> anyhow::Result<()> {
-    // A daemon listening on every address is reached on loopback.
-    let addr = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
-        }
-        _ => addr,
-    };
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    // Generous: the daemon reads sled while it keeps ingesting.
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "GET /export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut r = BufReader::new(stream);
-    let mut status = String::new();
-    r.read_line(&mut status)?;
-    if status.split(' ').nth(1) != Some("200") {
-        bail!("the daemon answered {:?}", status.trim_end());
-    }
-    // Skip the response head.
-    let mut header = String::new();
-    while r.read_line(&mut header)? > 2 {
-        header.clear();
-    }
-    crate::export::read_stream(r, dir)?;
     Ok(())
 }
 

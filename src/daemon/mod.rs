@@ -7,6 +7,7 @@
 //! start), the workers stop, and the store is flushed.
 
 mod admin;
+pub mod control;
 mod notify;
 
 use std::collections::{HashMap, HashSet};
@@ -43,6 +44,8 @@ pub enum DaemonError {
     Extract(#[from] ExtractError),
     #[error("dedup config: {0}")]
     Dedup(#[from] DedupError),
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
     #[error("admin endpoint (daemon.admin_listen = {addr}): {source}")]
     Admin {
         addr: std::net::SocketAddr,
@@ -170,10 +173,11 @@ pub async fn run(
             listener,
             services.metrics.clone(),
             health.clone(),
-            services.store.clone(),
             admin_stop.clone(),
         ));
     }
+    // `newsd export` while the daemon runs; dropped (socket removed) on every way out.
+    let _control = control::start(&cfg.store.data_dir, services.store.clone(), &admin_stop).await?;
     let mut lists = ListWatch::new(&cfg);
     let mut feeds = lists.load(&cfg);
     services.metrics.set_feeds(feeds.len());
