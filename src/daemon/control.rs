@@ -103,18 +103,41 @@ impl Drop for Control {
 
 /// Creates `<data_dir>/newsd.sock` (mode 0600) and serves exports of `store` on it until
 /// `stop` is cancelled or the returned handle is dropped.
+///
+/// A data directory too deep for a socket address (Unix limits them to 107 bytes) is not a
+/// reason to refuse to ingest: the daemon runs without the socket and says so (`newsd export`
+/// then needs the daemon stopped).
 pub async fn start(
     data_dir: &Path,
     store: Arc<Store>,
     stop: &CancellationToken,
-) -> Result<Control, ControlError> {
+) -> Result<Option<Control>, ControlError> {
     let path = socket_path(data_dir);
+    let private = private_dir(data_dir);
+    let longest = private
+        .join("s")
+        .as_os_str()
+        .len()
+        .max(path.as_os_str().len());
+    if longest > MAX_SOCKET_PATH {
+        warn!(event = "control_socket_off", path = %path.display(), "data directory path too long for a Unix socket ({longest} > {MAX_SOCKET_PATH} bytes): newsd export needs the daemon stopped");
+        return Ok(None);
+    }
     replace_stale(&path).await?;
-    let (listener, id) = bind_private(data_dir, &path)?;
+    let (listener, id) = bind_private(&private, &path)?;
     info!(event = "control_listening", path = %path.display(), "newsd export reads the store here while the daemon runs");
     let stop = stop.child_token();
     tokio::spawn(serve(listener, store, stop.clone()));
-    Ok(Control { path, id, stop })
+    Ok(Some(Control { path, id, stop }))
+}
+
+/// Longest socket path: `sun_path` holds 108 bytes with its terminating NUL on Linux.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// The directory the socket is created in before it is moved into place (short: it counts
+/// against [`MAX_SOCKET_PATH`]).
+fn private_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(format!(".ns{}", std::process::id()))
 }
 
 /// A socket left at `path` by a daemon that was killed is removed; one that answers is an
@@ -145,14 +168,13 @@ async fn replace_stale(path: &Path) -> Result<(), ControlError> {
 /// Binds the socket inside a fresh directory only this user can enter, makes it 0600, then
 /// renames it into place: no moment where another user could reach it, and no process-wide
 /// umask change that would race with other threads creating files.
-fn bind_private(data_dir: &Path, path: &Path) -> Result<(UnixListener, (u64, u64)), ControlError> {
-    let private = data_dir.join(format!(".newsd.sock.{}", std::process::id()));
+fn bind_private(private: &Path, path: &Path) -> Result<(UnixListener, (u64, u64)), ControlError> {
     // Left over by a process that died here with the same pid: ours to clear.
-    let _ = std::fs::remove_dir_all(&private);
+    let _ = std::fs::remove_dir_all(private);
     std::fs::DirBuilder::new()
         .mode(0o700)
-        .create(&private)
-        .map_err(io_err(&private, "cannot create"))?;
+        .create(private)
+        .map_err(io_err(private, "cannot create"))?;
     let result = (|| {
         let tmp = private.join("s");
         let listener = UnixListener::bind(&tmp).map_err(io_err(path, "cannot bind"))?;
@@ -162,7 +184,7 @@ fn bind_private(data_dir: &Path, path: &Path) -> Result<(UnixListener, (u64, u64
         let meta = std::fs::symlink_metadata(path).map_err(io_err(path, "cannot inspect"))?;
         Ok((listener, (meta.dev(), meta.ino())))
     })();
-    let _ = std::fs::remove_dir_all(&private);
+    let _ = std::fs::remove_dir_all(private);
     result
 }
 
@@ -229,7 +251,10 @@ pub fn export_from_daemon(data_dir: &Path, dir: &mut ExportDir) -> Result<(), Co
     let path = socket_path(data_dir);
     let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|e| {
         let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "no socket (daemon not running, or an older newsd)",
+            _ if path.as_os_str().len() > MAX_SOCKET_PATH => {
+                "the data directory's path is too long for a Unix socket, so the daemon has none: stop it to export"
+            }
+            std::io::ErrorKind::NotFound => "no socket (the daemon is not running, is an older newsd, or logged control_socket_off)",
             std::io::ErrorKind::ConnectionRefused => {
                 "nobody answers (a daemon that was killed left it)"
             }

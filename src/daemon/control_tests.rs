@@ -64,7 +64,10 @@ async fn an_export_over_the_socket_equals_the_export_from_the_store() {
     let store = store_in(tmp.path());
     let data_dir = store.path().to_path_buf();
     let stop = CancellationToken::new();
-    let control = start(&data_dir, store.clone(), &stop).await.unwrap();
+    let control = start(&data_dir, store.clone(), &stop)
+        .await
+        .unwrap()
+        .unwrap();
 
     // Owner only, from the start (it was created in a private directory, then moved).
     let meta = std::fs::symlink_metadata(socket_path(&data_dir)).unwrap();
@@ -73,7 +76,7 @@ async fn an_export_over_the_socket_equals_the_export_from_the_store() {
     let leftovers: Vec<_> = std::fs::read_dir(&data_dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(".newsd.sock"))
+        .filter(|n| n.starts_with(".ns"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
@@ -115,6 +118,7 @@ async fn a_stale_socket_is_replaced_a_live_one_and_other_files_are_not() {
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());
     let control = start(&data_dir, store.clone(), &stop).await.unwrap();
+    assert!(control.is_some());
     assert_eq!(
         client_export(&data_dir, &tmp.path().join("out"))
             .await
@@ -142,7 +146,7 @@ async fn cancelling_the_daemon_stop_token_stops_accepting() {
     let store = store_in(tmp.path());
     let data_dir = store.path().to_path_buf();
     let stop = CancellationToken::new();
-    let _control = start(&data_dir, store, &stop).await.unwrap();
+    let _control = start(&data_dir, store, &stop).await.unwrap().unwrap();
     stop.cancel();
     // The accept loop drops the listener: connecting is refused from then on.
     let path = socket_path(&data_dir);
@@ -215,7 +219,7 @@ async fn another_user_cannot_connect() {
     let store = store_in(tmp.path());
     let data_dir = store.path().to_path_buf();
     let stop = CancellationToken::new();
-    let _control = start(&data_dir, store, &stop).await.unwrap();
+    let _control = start(&data_dir, store, &stop).await.unwrap().unwrap();
     let path = socket_path(&data_dir);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -269,4 +273,19 @@ async fn another_user_cannot_connect() {
     assert!(try_as(0).unwrap());
     let err = try_as(65534).expect_err("nobody connected to the control socket");
     assert_eq!(err.raw_os_error(), Some(libc::EACCES), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_too_deep_for_a_socket_runs_without_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deep = tmp.path().join("d".repeat(110));
+    let store = store_in(&deep);
+    let data_dir = store.path().to_path_buf();
+    let stop = CancellationToken::new();
+    assert!(start(&data_dir, store, &stop).await.unwrap().is_none());
+    assert!(!socket_path(&data_dir).exists());
+    let err = client_export(&data_dir, &tmp.path().join("out"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("too long"), "{err}");
 }
