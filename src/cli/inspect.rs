@@ -1,6 +1,6 @@
 //! Read-only views of the store: `export`, `list`, `show`, `feeds`, `stats`.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -40,13 +40,16 @@ pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     }
     let n = dir.finish()?;
-    eprintln!("newsd export: {n} articles to {}", out.display());
+    super::output::status(format_args!(
+        "newsd export: {n} articles to {}\n",
+        out.display()
+    ));
     Ok(())
 }
 
 pub fn list(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
-    let mut w = BufWriter::new(std::io::stdout().lock());
+    let mut w = super::output::stdout();
     for record in store.records() {
         let r = record?;
         if json {
@@ -75,34 +78,39 @@ pub fn show(cfg: &Config, name_or_url: &str, json: bool) -> anyhow::Result<()> {
     let Some((r, text)) = store.find(name_or_url)? else {
         bail!("{name_or_url}: no stored article with this name or URL");
     };
+    let mut w = super::output::stdout();
     if json {
         let mut v = serde_json::to_value(&r)?;
         v["text"] = serde_json::Value::String(text);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        serde_json::to_writer_pretty(&mut w, &v)?;
+        writeln!(w)?;
+        w.flush()?;
         return Ok(());
     }
-    println!("name:       {}", r.name);
-    println!("url:        {}", r.canonical_url);
-    println!("feed:       {}", r.feed.as_deref().unwrap_or("-"));
-    println!("title:      {}", r.title);
-    println!("author:     {}", r.author.as_deref().unwrap_or("-"));
-    println!("published:  {}", r.published.as_deref().unwrap_or("-"));
-    println!("site:       {}", r.site_name.as_deref().unwrap_or("-"));
-    println!("language:   {}", r.language.as_deref().unwrap_or("-"));
-    println!("fetched at: {}", r.fetched_at);
-    println!("words:      {}", r.words);
-    println!("copies:     {}", r.duplicates.len());
+    writeln!(w, "name:       {}", r.name)?;
+    writeln!(w, "url:        {}", r.canonical_url)?;
+    writeln!(w, "feed:       {}", r.feed.as_deref().unwrap_or("-"))?;
+    writeln!(w, "title:      {}", r.title)?;
+    writeln!(w, "author:     {}", r.author.as_deref().unwrap_or("-"))?;
+    writeln!(w, "published:  {}", r.published.as_deref().unwrap_or("-"))?;
+    writeln!(w, "site:       {}", r.site_name.as_deref().unwrap_or("-"))?;
+    writeln!(w, "language:   {}", r.language.as_deref().unwrap_or("-"))?;
+    writeln!(w, "fetched at: {}", r.fetched_at)?;
+    writeln!(w, "words:      {}", r.words)?;
+    writeln!(w, "copies:     {}", r.duplicates.len())?;
     for d in &r.duplicates {
-        println!(
+        writeln!(
+            w,
             "  - {} (feed {}, similarity {:.3}, seen {})",
             d.url,
             d.feed.as_deref().unwrap_or("-"),
             d.similarity,
             d.seen_at
-        );
+        )?;
     }
-    println!();
-    print!("{text}");
+    writeln!(w)?;
+    w.write_all(text.as_bytes())?;
+    w.flush()?;
     Ok(())
 }
 
@@ -110,7 +118,7 @@ pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
     let (listed, _) = cfg.load_feeds();
     let states: std::collections::HashMap<String, _> = store.feed_states()?.into_iter().collect();
-    let mut w = BufWriter::new(std::io::stdout().lock());
+    let mut w = super::output::stdout();
     for spec in &listed {
         let state = states.get(spec.url.as_str()).cloned().unwrap_or_default();
         let status = if state.disabled.is_some() {
@@ -155,16 +163,19 @@ pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
 pub fn stats(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
     let s = store.stats()?;
+    let mut w = super::output::stdout();
     if json {
-        println!("{}", serde_json::to_string(&s)?);
+        serde_json::to_writer(&mut w, &s)?;
+        writeln!(w)?;
     } else {
-        println!("articles:    {}", s.articles);
-        println!("duplicates:  {}", s.duplicates);
-        println!("known URLs:  {}", s.urls);
-        println!("feeds:       {}", s.feeds);
-        println!("rejected:    {}", s.rejects);
-        println!("next seq:    {}", s.next_seq);
-        println!("disk bytes:  {}", s.size_on_disk_bytes);
+        writeln!(w, "articles:    {}", s.articles)?;
+        writeln!(w, "duplicates:  {}", s.duplicates)?;
+        writeln!(w, "known URLs:  {}", s.urls)?;
+        writeln!(w, "feeds:       {}", s.feeds)?;
+        writeln!(w, "rejected:    {}", s.rejects)?;
+        writeln!(w, "next seq:    {}", s.next_seq)?;
+        writeln!(w, "disk bytes:  {}", s.size_on_disk_bytes)?;
     }
+    w.flush()?;
     Ok(())
 }
