@@ -471,9 +471,15 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (RFC 7231), also accepting RFC 2822 spellings.
+/// Parses an HTTP date in the three forms RFC 9110 §5.6.7 requires recipients to accept
+/// (IMF-fixdate, RFC 850, asctime), then — leniently — RFC 2822 spellings some servers send
+/// (a numeric zone instead of `GMT`).
 fn httpdate_parse(s: &str) -> Option<SystemTime> {
-    let dt = chrono::DateTime::parse_from_rfc2822(s.trim()).ok()?;
+    let s = s.trim();
+    if let Ok(t) = httpdate::parse_http_date(s) {
+        return Some(t);
+    }
+    let dt = chrono::DateTime::parse_from_rfc2822(s).ok()?;
     let secs = u64::try_from(dt.timestamp()).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
@@ -499,6 +505,52 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
         let h = headers(&[("retry-after", "soon")]);
         assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn http_dates_in_all_three_rfc_9110_forms() {
+        // 2015-10-21 07:30:00 GMT, two minutes after `now`.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let at = now + Duration::from_secs(120);
+        for form in [
+            "Wed, 21 Oct 2015 07:30:00 GMT",     // IMF-fixdate
+            "Wednesday, 21-Oct-15 07:30:00 GMT", // RFC 850
+            "Wed Oct 21 07:30:00 2015",          // asctime
+            "Thu Oct  1 07:30:00 2015",          // asctime pads the day with a space
+            "Wed, 21 Oct 2015 09:30:00 +0200",   // RFC 2822 zone, accepted leniently
+        ] {
+            let expected = if form.contains("Oct  1") {
+                at - Duration::from_secs(20 * 86_400)
+            } else {
+                at
+            };
+            assert_eq!(httpdate_parse(form), Some(expected), "{form}");
+        }
+        for junk in [
+            "",
+            "yesterday",
+            "Wed, 32 Oct 2015 07:30:00 GMT",
+            "1445412600",
+        ] {
+            assert_eq!(httpdate_parse(junk), None, "{junk}");
+        }
+        // Both headers that carry dates read every form.
+        for form in [
+            "Wednesday, 21-Oct-15 07:30:00 GMT",
+            "Wed Oct 21 07:30:00 2015",
+        ] {
+            let h = headers(&[("retry-after", form), ("expires", form)]);
+            assert_eq!(
+                retry_after(&h, now),
+                Some(Duration::from_secs(120)),
+                "{form}"
+            );
+            assert_eq!(
+                cache_hints(&h, now).expires_in,
+                Some(Duration::from_secs(120)),
+                "{form}"
+            );
+        }
     }
 
     #[test]
