@@ -3,6 +3,7 @@
 
 pub mod clean;
 pub mod dedup;
+mod health;
 mod inspect;
 pub(crate) mod output;
 
@@ -84,6 +85,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running daemon's admin endpoint: exit 0 when healthy (or ready), 1 otherwise
+    Health(health::HealthArgs),
 }
 
 /// Exit status for configuration problems (`validate`, and any command given a bad config).
@@ -198,6 +201,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Show { name_or_url, json } => inspect::show(&cfg, name_or_url, *json),
         Command::Feeds { json } => inspect::feeds(&cfg, *json),
         Command::Stats { json } => inspect::stats(&cfg, *json),
+        Command::Health(args) => health::run(&cfg, args),
     };
     match result {
         // The reader of the output went away (`newsd list | head -1`): it has what it wanted.

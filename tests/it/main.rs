@@ -4,5 +4,6 @@ mod bad_input;
 mod broken_pipe;
 mod e2e;
 mod faults;
+mod ops;
 mod server;
 mod util;
