@@ -5,6 +5,7 @@
 //! nothing about feeds, articles or the store; callers hand it a URL (and validators) and get
 //! bytes, headers or a classified [`FetchError`] back.
 
+mod classify;
 mod guard;
 mod hosts;
 
@@ -205,10 +206,10 @@ impl Fetcher {
         let redirect_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
-                return attempt.error(format!("more than {max_redirects} redirects"));
+                return attempt.error(classify::TooManyRedirects(max_redirects));
             }
             if let Err(reason) = redirect_guard.check_url(attempt.url()) {
-                return attempt.error(reason);
+                return attempt.error(guard::Blocked(reason));
             }
             attempt.follow()
         });
@@ -319,7 +320,7 @@ impl Fetcher {
         let resp = req
             .send()
             .await
-            .map_err(|e| classify(shown, &e, &self.cfg))?;
+            .map_err(|e| classify::classify(shown, &e, &self.cfg))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let hints = cache_hints(&headers, SystemTime::now());
@@ -364,7 +365,7 @@ impl Fetcher {
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| classify(shown, &e, &self.cfg))?;
+            let chunk = chunk.map_err(|e| classify::classify(shown, &e, &self.cfg))?;
             if body.len() as u64 + chunk.len() as u64 > limit {
                 return Err(FetchError::TooLarge {
                     url: shown.to_string(),
@@ -390,48 +391,6 @@ impl Fetcher {
             hints,
         }))
     }
-}
-
-/// Maps a reqwest error onto the error classes operators see.
-fn classify(url: &str, e: &reqwest::Error, cfg: &FetchConfig) -> FetchError {
-    let url = url.to_string();
-    // The full source chain carries the useful reason ("connection refused", "blocked: …").
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        return FetchError::Timeout {
-            url,
-            secs: cfg.request_timeout_secs,
-        };
-    }
-    if e.is_redirect() {
-        if reason.contains(guard::BLOCKED_MARK) {
-            return FetchError::Blocked { url, reason };
-        }
-        return FetchError::Redirect { url, reason };
-    }
-    if reason.contains(guard::BLOCKED_MARK) {
-        return FetchError::Blocked { url, reason };
-    }
-    if e.is_connect() {
-        let lower = reason.to_ascii_lowercase();
-        if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
-            return FetchError::Dns { url, reason };
-        }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return FetchError::Tls { url, reason };
-        }
-        return FetchError::Connect { url, reason };
-    }
-    if e.is_body() || e.is_decode() {
-        return FetchError::Body { url, reason };
-    }
-    FetchError::Connect { url, reason }
 }
 
 /// `Cache-Control: max-age` / `s-maxage` and `Expires`.
