@@ -46,6 +46,8 @@
 //! | [`export`] | the export directory and the export stream | touch sled (reads through [`store`]) |
 
 pub mod article;
+// The one module that may print (Cargo.toml's [lints] deny it everywhere else).
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod config;
 pub mod daemon;
