@@ -11,7 +11,8 @@ RUN cargo build --release --locked --bin newsd
 FROM debian:bookworm-slim
 # TLS roots are compiled in (webpki-roots); tini forwards SIGTERM so the drain runs.
 # tini is pinned to bookworm's build (DL3008): a rebuild gets the same init, and a Debian
-# update of it fails the build loudly instead of changing the image silently.
+# update of it fails the build loudly instead of changing the image silently. The version is
+# amd64's; a build for another architecture checks `apt-cache madison tini` for its +bN.
 # A numeric uid/gid (DL3066) so the host and Kubernetes' runAsNonRoot can check it.
 RUN apt-get update && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
     && rm -rf /var/lib/apt/lists/* \
