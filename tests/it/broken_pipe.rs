@@ -81,3 +81,50 @@ fn every_view_exits_quietly_when_its_reader_goes_away() {
         assert!(err.is_empty(), "{args:?}:\n{err}");
     }
 }
+
+/// `newsd dedup --list … | head -1` literally: read one line, close the pipe. The output
+/// (about 200 KB) is larger than a pipe's buffer (64 KiB), so newsd is still writing when the
+/// reader goes.
+#[test]
+fn a_reader_that_takes_one_line_and_leaves_ends_newsd_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let texts: Vec<String> = std::fs::read_dir(seed_dir().join("expected"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    let list = dir.path().join("list.txt");
+    let lines: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .cycle()
+        .take(3000)
+        .collect();
+    std::fs::write(&list, lines.join("\n")).unwrap();
+    let config = write_config(dir.path(), &[], "");
+    let full = newsd(&config, &["dedup", "--list", list.to_str().unwrap()]);
+    assert_ok(&full);
+    assert!(full.stdout.len() > 128 * 1024, "{}", full.stdout.len());
+
+    let mut child = Command::new(newsd_bin())
+        .arg("--config")
+        .arg(&config)
+        .args(["dedup", "--list", list.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    // The reader is dropped here: the pipe is closed.
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{:?}\n{err}", o.status);
+    // Not even dedup's summary: the run stopped where its reader left.
+    assert!(err.is_empty(), "{err}");
+}
