@@ -32,7 +32,11 @@ pub(super) fn fix_text_types(text: &str) -> Option<String> {
     while let Some((token, span)) = tokens.next() {
         let Token::Open(name) = token else { continue };
         let element = local(&name);
-        if !TEXT_CONSTRUCTS.contains(&element) {
+        // Atom's own elements only: `media:title type="plain"` and the like are other
+        // vocabularies, which feed-rs reads without complaint.
+        let prefix = text[name.clone()].strip_suffix(element);
+        let atom = matches!(prefix, Some("" | "atom:"));
+        if !atom || !TEXT_CONSTRUCTS.contains(&element) {
             continue;
         }
         let Some(value) = attr_value(&b[span.clone()], b"type") else {

@@ -636,6 +636,18 @@ fn xhtml_empty_and_plain_text_types_are_read_as_what_they_mean() {
 }
 
 #[test]
+fn only_atom_text_constructs_are_retyped() {
+    // "QUJD" is valid base64 ("ABC"): a Media RSS title must not be decoded as Atom's.
+    let doc = r#"<entry><media:title type="plain">QUJD</media:title><atom:title type="">A</atom:title><title type="application/octet-stream">QUJD</title></entry>"#;
+    let fixed = lenient::fix_text_types(doc).unwrap();
+    assert_eq!(
+        fixed,
+        r#"<entry><media:title type="plain">QUJD</media:title><atom:title type="text">A</atom:title><title type="text">ABC</title></entry>"#
+    );
+    assert_eq!(lenient::fix_text_types(&fixed), None);
+}
+
+#[test]
 fn an_entry_feed_rs_still_refuses_is_dropped_and_counted() {
     // atom:content with src must be empty; feed-rs refuses the whole feed otherwise.
     let bad = r#"<title>Bad</title><content type="text/html" src="https://news.example.org/b">body</content>"#;
