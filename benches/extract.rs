@@ -6,6 +6,9 @@
 //! `extract`. Interleaving per page cancels the drift of a shared machine, so the ratio is
 //! the figure to compare; absolute pages/CPU-s are printed too. Thread CPU time, one core.
 
+// A benchmark's report is its output (Cargo.toml's [lints] deny printing in the library).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,8 +5,8 @@
 //! Owns: the export directory's layout and the stream format. Must not: touch sled (it reads
 //! through [`Store`]) or know about HTTP.
 //!
-//! Stream (the admin endpoint's `GET /export`, one JSON object per line): one
-//! `{"record": <ArticleRecord>, "text": <stored text>}` per article in seq order, then
+//! Stream (what the daemon answers on its control socket, `daemon::control`; one JSON object
+//! per line): one `{"record": <ArticleRecord>, "text": <stored text>}` per article in seq order, then
 //! `{"end": <count>}`. A store error mid-stream ends it with `{"error": <reason>}` instead. The
 //! reader checks every article's name against its seq and id and its text against its content
 //! hash, and refuses a stream without its end line: a dropped connection or a daemon that
@@ -204,10 +204,10 @@ pub fn read_stream(r: impl BufRead, dir: &mut ExportDir) -> Result<(), ExportErr
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(seq: u64, text: &str) -> ArticleRecord {
+    pub(crate) fn record(seq: u64, text: &str) -> ArticleRecord {
         let id = 0x76ac_e5f3_621f_ed2e + seq;
         ArticleRecord {
             name: article_name(seq, id),
@@ -239,7 +239,8 @@ mod tests {
         (out, r)
     }
 
-    fn article(seq: u64, text: &str) -> String {
+    /// One article line of a stream.
+    pub(crate) fn article(seq: u64, text: &str) -> String {
         line(&Line::Article {
             record: Box::new(record(seq, text)),
             text: text.into(),

@@ -35,6 +35,9 @@ pub struct ParsedFeed {
     /// Items in the feed's document order (the ingest order), already capped to the newest
     /// `max_items`.
     pub items: Vec<FeedItem>,
+    /// Entries dropped because feed-rs refused them (the rest of the feed is kept): the poll
+    /// logs and counts them, so a publisher's broken entries do not vanish unnoticed.
+    pub dropped_entries: usize,
 }
 
 /// Metadata extracted from an article page.

@@ -11,6 +11,9 @@
 //! Owns the bench's fake web only; it uses nothing of newsd (the benches measure newsd's
 //! binary from outside).
 
+// A command-line tool: it reports on stderr.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 mod corpus;
 mod http;
 mod render;

@@ -96,16 +96,27 @@ pub fn page_canonical(fetched: &Url, declared: Option<&str>) -> Url {
     canonicalize(declared.as_ref().unwrap_or(fetched))
 }
 
-/// Same site: equal hosts once a leading `www.` is ignored, or one a subdomain of the other
-/// (`www.example.org` vs `news.example.org` is not the same site under this rule; a public
-/// suffix list would be needed to go further, and is not worth the dependency for a hint).
+/// Same site: one registrable domain (the public suffix plus one label, from the public
+/// suffix list compiled into `psl`), so `news.example.co.uk` and `www.example.co.uk` are one
+/// site while `someone.github.io` cannot speak for `github.io` (a public suffix, which is
+/// nobody's site) or for `other.github.io`. IP addresses and names without a registrable
+/// domain (`localhost`) are only the same site as themselves, `www.` aside.
 fn same_site(a: &Url, b: &Url) -> bool {
     let (Some(ha), Some(hb)) = (a.host_str(), b.host_str()) else {
         return false;
     };
-    let ha = ha.strip_prefix("www.").unwrap_or(ha);
-    let hb = hb.strip_prefix("www.").unwrap_or(hb);
-    ha == hb || ha.ends_with(&format!(".{hb}")) || hb.ends_with(&format!(".{ha}"))
+    if ha.strip_prefix("www.").unwrap_or(ha) == hb.strip_prefix("www.").unwrap_or(hb) {
+        return true;
+    }
+    fn site(u: &Url) -> Option<&[u8]> {
+        match u.host()? {
+            url::Host::Domain(d) => {
+                Some(psl::domain(d.trim_end_matches('.').as_bytes())?.as_bytes())
+            }
+            _ => None,
+        }
+    }
+    site(a).is_some_and(|sa| site(b) == Some(sa))
 }
 
 /// The article id: XXH3-64 (seed 0) of the canonical URL string.
@@ -166,6 +177,67 @@ mod tests {
         assert_eq!(
             page_canonical(&fetched, None).as_str(),
             "https://www.example.org/story"
+        );
+    }
+
+    #[test]
+    fn same_site_is_one_registrable_domain_of_the_public_suffix_list() {
+        let same = |a: &str, b: &str| {
+            let (a, b) = (Url::parse(a).unwrap(), Url::parse(b).unwrap());
+            (same_site(&a, &b), same_site(&b, &a))
+        };
+        // Two hosts of one registrable domain under a multi-label suffix.
+        assert_eq!(
+            same(
+                "https://news.example.co.uk/a",
+                "https://www.example.co.uk/a"
+            ),
+            (true, true)
+        );
+        assert_eq!(
+            same("https://example.co.uk/", "https://a.b.example.co.uk/"),
+            (true, true)
+        );
+        // A public suffix is nobody's site; neighbours on it are different sites.
+        assert_eq!(
+            same("https://someone.github.io/p", "https://github.io/p"),
+            (false, false)
+        );
+        assert_eq!(
+            same("https://someone.github.io/p", "https://other.github.io/p"),
+            (false, false)
+        );
+        assert_eq!(
+            same("https://example.co.uk/", "https://co.uk/"),
+            (false, false)
+        );
+        assert_eq!(
+            same("https://evil.example/", "https://example.org/"),
+            (false, false)
+        );
+        // Addresses are compared whole: 127.0.0.1 and 10.0.0.1 share no "domain".
+        assert_eq!(
+            same("http://127.0.0.1:8080/a", "http://127.0.0.1:9090/b"),
+            (true, true)
+        );
+        assert_eq!(
+            same("http://127.0.0.1/", "http://10.0.0.1/"),
+            (false, false)
+        );
+        assert_eq!(
+            same("http://localhost/", "http://www.localhost/"),
+            (true, true)
+        );
+        // What page_canonical makes of it.
+        let fetched = Url::parse("https://someone.github.io/post").unwrap();
+        assert_eq!(
+            page_canonical(&fetched, Some("https://github.io/post")).as_str(),
+            "https://someone.github.io/post"
+        );
+        let fetched = Url::parse("https://news.example.co.uk/story").unwrap();
+        assert_eq!(
+            page_canonical(&fetched, Some("https://www.example.co.uk/story")).as_str(),
+            "https://www.example.co.uk/story"
         );
     }
 

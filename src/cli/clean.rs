@@ -82,15 +82,14 @@ pub fn run(
     };
     let html = decode_html(&bytes, content_type.as_deref())
         .with_context(|| format!("decoding {input}"))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::output::stdout();
     if args.explain {
         let (article, removed) = extractor
             .extract_explained(&html, base.as_ref())
             .with_context(|| format!("extracting {input}"))?;
         out.write_all(render(&article, args.body_only).as_bytes())?;
         out.flush()?;
-        let mut err = std::io::stderr().lock();
+        let mut err = super::output::stderr();
         write_explanation(&mut err, &article, &removed)?;
     } else {
         let article = extractor
@@ -230,23 +229,23 @@ fn batch(
             cpu.as_secs_f64()
         )?;
         if tty {
-            eprint!("\r\x1b[K{}/{} {id}", n + 1, pages.len());
+            super::output::status(format_args!("\r\x1b[K{}/{} {id}", n + 1, pages.len()));
         }
     }
     timings.flush()?;
     if tty {
-        eprint!("\r\x1b[K");
+        super::output::status(format_args!("\r\x1b[K"));
     }
     let rate = if cpu_total.is_zero() {
         0.0
     } else {
         pages.len() as f64 / cpu_total.as_secs_f64()
     };
-    eprintln!(
-        "clean --batch: {} pages, {errors} errors, {:.3} CPU-s, {rate:.1} pages/CPU-s",
+    super::output::status(format_args!(
+        "clean --batch: {} pages, {errors} errors, {:.3} CPU-s, {rate:.1} pages/CPU-s\n",
         pages.len(),
         cpu_total.as_secs_f64()
-    );
+    ));
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! benchmark driver for `bench/dedup`.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -55,7 +55,7 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
 
     let cpu_start = cpu_seconds();
     let mut index = MemoryIndex::new(engine.clone());
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = super::output::stdout();
     let (mut buf, mut old_buf) = (Vec::new(), Vec::new());
     let (mut duplicates, mut checked, mut templates) = (0usize, 0usize, 0usize);
     for (path, id) in paths.iter().zip(&ids) {
@@ -103,10 +103,10 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
 
     let n = paths.len();
     let stored = index.len().max(1);
-    eprintln!(
+    super::output::status(format_args!(
         "dedup: {n} articles, {duplicates} duplicates, {} stored; {checked} pairs text-checked, \
          {templates} of them templates; {:.3} CPU-s, {:.0} articles/CPU-s; \
-         peak RSS {:.1} MiB; index {:.1} MiB = {:.0} B per stored article ({:.0} B per article read)",
+         peak RSS {:.1} MiB; index {:.1} MiB = {:.0} B per stored article ({:.0} B per article read)\n",
         index.len(),
         cpu,
         n as f64 / cpu.max(1e-9),
@@ -114,7 +114,7 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
         index.heap_bytes() as f64 / (1024.0 * 1024.0),
         index.heap_bytes() as f64 / stored as f64,
         index.heap_bytes() as f64 / n as f64,
-    );
+    ));
     Ok(())
 }
 

@@ -1,9 +1,7 @@
 //! Read-only views of the store: `export`, `list`, `show`, `feeds`, `stats`.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -28,7 +26,7 @@ fn require_store(cfg: &Config) -> anyhow::Result<()> {
 
 /// Every stored article as `out/<name>` (its text, byte for byte) plus `out/manifest.jsonl`
 /// in seq order. When a running daemon holds the store, the export is streamed from its
-/// admin endpoint instead (see [`crate::export`]).
+/// control socket `<data_dir>/newsd.sock` instead (see [`crate::daemon::control`]).
 pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
     require_store(cfg)?;
     super::ensure_dir(out)?;
@@ -36,57 +34,22 @@ pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
     match Store::open(&cfg.store) {
         Ok(store) => crate::export::from_store(&store, &mut dir)?,
         Err(locked @ StoreError::Locked { .. }) => {
-            let Ok(Some(addr)) = cfg.daemon.admin_addr() else {
-                bail!("{locked}; daemon.admin_listen is off, so the export cannot ask the daemon");
-            };
-            from_daemon(addr, &mut dir).with_context(|| {
-                format!("{locked}; exporting through the daemon at {addr} failed")
-            })?;
+            crate::daemon::control::export_from_daemon(&cfg.store.data_dir, &mut dir)
+                .with_context(|| format!("{locked}; exporting through the daemon failed"))?;
         }
         Err(e) => return Err(e.into()),
     }
     let n = dir.finish()?;
-    eprintln!("newsd export: {n} articles to {}", out.display());
-    Ok(())
-}
-
-/// Streams the export from the daemon's admin endpoint (`GET /export`).
-fn from_daemon(addr: SocketAddr, dir: &mut ExportDir) -> anyhow::Result<()> {
-    // A daemon listening on every address is reached on loopback.
-    let addr = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
-        }
-        _ => addr,
-    };
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    // Generous: the daemon reads sled while it keeps ingesting.
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "GET /export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut r = BufReader::new(stream);
-    let mut status = String::new();
-    r.read_line(&mut status)?;
-    if status.split(' ').nth(1) != Some("200") {
-        bail!("the daemon answered {:?}", status.trim_end());
-    }
-    // Skip the response head.
-    let mut header = String::new();
-    while r.read_line(&mut header)? > 2 {
-        header.clear();
-    }
-    crate::export::read_stream(r, dir)?;
+    super::output::status(format_args!(
+        "newsd export: {n} articles to {}\n",
+        out.display()
+    ));
     Ok(())
 }
 
 pub fn list(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
-    let mut w = BufWriter::new(std::io::stdout().lock());
+    let mut w = super::output::stdout();
     for record in store.records() {
         let r = record?;
         if json {
@@ -115,34 +78,39 @@ pub fn show(cfg: &Config, name_or_url: &str, json: bool) -> anyhow::Result<()> {
     let Some((r, text)) = store.find(name_or_url)? else {
         bail!("{name_or_url}: no stored article with this name or URL");
     };
+    let mut w = super::output::stdout();
     if json {
         let mut v = serde_json::to_value(&r)?;
         v["text"] = serde_json::Value::String(text);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        serde_json::to_writer_pretty(&mut w, &v)?;
+        writeln!(w)?;
+        w.flush()?;
         return Ok(());
     }
-    println!("name:       {}", r.name);
-    println!("url:        {}", r.canonical_url);
-    println!("feed:       {}", r.feed.as_deref().unwrap_or("-"));
-    println!("title:      {}", r.title);
-    println!("author:     {}", r.author.as_deref().unwrap_or("-"));
-    println!("published:  {}", r.published.as_deref().unwrap_or("-"));
-    println!("site:       {}", r.site_name.as_deref().unwrap_or("-"));
-    println!("language:   {}", r.language.as_deref().unwrap_or("-"));
-    println!("fetched at: {}", r.fetched_at);
-    println!("words:      {}", r.words);
-    println!("copies:     {}", r.duplicates.len());
+    writeln!(w, "name:       {}", r.name)?;
+    writeln!(w, "url:        {}", r.canonical_url)?;
+    writeln!(w, "feed:       {}", r.feed.as_deref().unwrap_or("-"))?;
+    writeln!(w, "title:      {}", r.title)?;
+    writeln!(w, "author:     {}", r.author.as_deref().unwrap_or("-"))?;
+    writeln!(w, "published:  {}", r.published.as_deref().unwrap_or("-"))?;
+    writeln!(w, "site:       {}", r.site_name.as_deref().unwrap_or("-"))?;
+    writeln!(w, "language:   {}", r.language.as_deref().unwrap_or("-"))?;
+    writeln!(w, "fetched at: {}", r.fetched_at)?;
+    writeln!(w, "words:      {}", r.words)?;
+    writeln!(w, "copies:     {}", r.duplicates.len())?;
     for d in &r.duplicates {
-        println!(
+        writeln!(
+            w,
             "  - {} (feed {}, similarity {:.3}, seen {})",
             d.url,
             d.feed.as_deref().unwrap_or("-"),
             d.similarity,
             d.seen_at
-        );
+        )?;
     }
-    println!();
-    print!("{text}");
+    writeln!(w)?;
+    w.write_all(text.as_bytes())?;
+    w.flush()?;
     Ok(())
 }
 
@@ -150,7 +118,7 @@ pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
     let (listed, _) = cfg.load_feeds();
     let states: std::collections::HashMap<String, _> = store.feed_states()?.into_iter().collect();
-    let mut w = BufWriter::new(std::io::stdout().lock());
+    let mut w = super::output::stdout();
     for spec in &listed {
         let state = states.get(spec.url.as_str()).cloned().unwrap_or_default();
         let status = if state.disabled.is_some() {
@@ -195,16 +163,19 @@ pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
 pub fn stats(cfg: &Config, json: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
     let s = store.stats()?;
+    let mut w = super::output::stdout();
     if json {
-        println!("{}", serde_json::to_string(&s)?);
+        serde_json::to_writer(&mut w, &s)?;
+        writeln!(w)?;
     } else {
-        println!("articles:    {}", s.articles);
-        println!("duplicates:  {}", s.duplicates);
-        println!("known URLs:  {}", s.urls);
-        println!("feeds:       {}", s.feeds);
-        println!("rejected:    {}", s.rejects);
-        println!("next seq:    {}", s.next_seq);
-        println!("disk bytes:  {}", s.size_on_disk_bytes);
+        writeln!(w, "articles:    {}", s.articles)?;
+        writeln!(w, "duplicates:  {}", s.duplicates)?;
+        writeln!(w, "known URLs:  {}", s.urls)?;
+        writeln!(w, "feeds:       {}", s.feeds)?;
+        writeln!(w, "rejected:    {}", s.rejects)?;
+        writeln!(w, "next seq:    {}", s.next_seq)?;
+        writeln!(w, "disk bytes:  {}", s.size_on_disk_bytes)?;
     }
+    w.flush()?;
     Ok(())
 }

@@ -3,9 +3,11 @@
 
 pub mod clean;
 pub mod dedup;
+mod health;
 mod inspect;
+pub(crate) mod output;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -83,6 +85,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running daemon's admin endpoint: exit 0 when healthy (or ready), 1 otherwise
+    Health(health::HealthArgs),
 }
 
 /// Exit status for configuration problems (`validate`, and any command given a bad config).
@@ -187,7 +191,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let quiet =
         matches!(cli.command, Command::Clean(_) | Command::Dedup(_)) && cli.log_level.is_none();
     init_logging(cfg.log.format, if quiet { "warn" } else { &cfg.log.level });
-    match &cli.command {
+    let result = match &cli.command {
         Command::Run => runtime()?.block_on(run(cfg)),
         Command::Once { json } => runtime()?.block_on(once(cfg, *json)),
         Command::Validate => validate(&cfg),
@@ -201,6 +205,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Show { name_or_url, json } => inspect::show(&cfg, name_or_url, *json),
         Command::Feeds { json } => inspect::feeds(&cfg, *json),
         Command::Stats { json } => inspect::stats(&cfg, *json),
+        Command::Health(args) => health::run(&cfg, args),
+    };
+    match result {
+        // The reader of the output went away (`newsd list | head -1`): it has what it wanted.
+        Err(_) if output::reader_gone() => Ok(()),
+        r => r,
     }
 }
 
@@ -226,10 +236,10 @@ async fn once(cfg: Config, json: bool) -> anyhow::Result<()> {
         .context("cannot install signal handlers")?;
     let report = crate::daemon::once(cfg, shutdown).await?;
     if json {
-        eprintln!("{}", serde_json::to_string(&report)?);
+        output::status(format_args!("{}\n", serde_json::to_string(&report)?));
     } else {
-        eprintln!(
-            "newsd once: {} feeds polled ({} not modified, {} failed), {} items: {} stored, {} duplicates, {} already known, {} rejected, {} to retry",
+        output::status(format_args!(
+            "newsd once: {} feeds polled ({} not modified, {} failed), {} items: {} stored, {} duplicates, {} already known, {} rejected, {} to retry\n",
             report.feeds_polled,
             report.feeds_not_modified,
             report.feed_errors,
@@ -239,7 +249,7 @@ async fn once(cfg: Config, json: bool) -> anyhow::Result<()> {
             report.known,
             report.rejected,
             report.failed
-        );
+        ));
     }
     Ok(())
 }
@@ -258,12 +268,15 @@ fn validate(cfg: &Config) -> anyhow::Result<()> {
         }
         .into());
     }
-    println!(
+    let mut out = output::stdout();
+    writeln!(
+        out,
         "{}: ok ({} feeds, store at {})",
         cfg.file().display(),
         feeds.len(),
         cfg.store.data_dir.display()
-    );
+    )?;
+    out.flush()?;
     Ok(())
 }
 

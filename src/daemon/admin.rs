@@ -1,10 +1,10 @@
-//! The admin endpoint of `newsd run`: `/metrics` (Prometheus text), `/healthz`, `/readyz`,
-//! and `/export` (the export stream of [`crate::export`], which `newsd export` reads while the
-//! daemon holds the store).
+//! The admin endpoint of `newsd run`: `/metrics` (Prometheus text), `/healthz`, `/readyz`;
+//! every other path is 404.
 //!
-//! A deliberately small HTTP/1.x responder for a loopback port: one request per connection,
-//! `GET` only, the request head capped at 8 KiB and 5 seconds, then `Connection: close`.
-//! It reads [`Metrics`] and [`Health`], and the store only through the export.
+//! A deliberately small HTTP/1.x responder: one request per connection, `GET` only, the
+//! request head capped at 8 KiB and 5 seconds, then `Connection: close`. It reads [`Metrics`]
+//! and [`Health`] and must not read the store: operators expose this port to a scraper, so
+//! nothing stored may ride on it (the live export is on the control socket, [`super::control`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,14 +17,11 @@ use tracing::{debug, info};
 
 pub use super::health::Health;
 use crate::metrics::{Metrics, Process};
-use crate::store::Store;
 
 /// Largest request head read.
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// Time a client gets to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest an export may wait for its client to take more data.
-const EXPORT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// When the endpoint first served (≈ when the daemon started), for `newsd_uptime_seconds`.
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -59,7 +56,6 @@ pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
-    store: Arc<Store>,
     shutdown: CancellationToken,
 ) {
     STARTED.get_or_init(std::time::Instant::now);
@@ -76,27 +72,16 @@ pub async fn serve(
                 }
             },
         };
-        let (metrics, health, store, stop) = (
-            metrics.clone(),
-            health.clone(),
-            store.clone(),
-            shutdown.clone(),
-        );
+        let (metrics, health) = (metrics.clone(), health.clone());
         tokio::spawn(async move {
-            if let Err(e) = respond(stream, &metrics, &health, store, stop).await {
+            if let Err(e) = respond(stream, &metrics, &health).await {
                 debug!(event = "admin_request_error", %peer, error = %e);
             }
         });
     }
 }
 
-async fn respond(
-    mut stream: TcpStream,
-    metrics: &Metrics,
-    health: &Health,
-    store: Arc<Store>,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
+async fn respond(mut stream: TcpStream, metrics: &Metrics, health: &Health) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(512);
     let read = tokio::time::timeout(READ_TIMEOUT, async {
         let mut buf = [0u8; 1024];
@@ -111,10 +96,7 @@ async fn respond(
     })
     .await;
     let (status, content_type, body) = match read {
-        Ok(Ok(())) => match route(&head, metrics, health) {
-            Reply::Page(status, content_type, body) => (status, content_type, body),
-            Reply::Export => return export(stream, store, stop).await,
-        },
+        Ok(Ok(())) => route(&head, metrics, health),
         Ok(Err(e)) => return Err(e),
         Err(_) => ("408 Request Timeout", "text/plain", "timeout\n".to_string()),
     };
@@ -126,41 +108,8 @@ async fn respond(
     stream.shutdown().await
 }
 
-/// Streams every stored article (see [`crate::export`]) on a blocking thread, since sled
-/// reads block. The stream ends early, with an error line, when the daemon stops.
-async fn export(
-    mut stream: TcpStream,
-    store: Arc<Store>,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
-    stream
-        .write_all(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
-        )
-        .await?;
-    let stream = stream.into_std()?;
-    stream.set_nonblocking(false)?;
-    stream.set_write_timeout(Some(EXPORT_WRITE_TIMEOUT))?;
-    tokio::task::spawn_blocking(move || {
-        crate::export::write_stream(&store, std::io::BufWriter::new(&stream), || {
-            stop.is_cancelled()
-        })?;
-        stream.shutdown(std::net::Shutdown::Write)
-    })
-    .await
-    .map_err(std::io::Error::other)?
-}
-
-/// What a request gets.
-enum Reply {
-    /// Status line, content type and body.
-    Page(&'static str, &'static str, String),
-    /// The export stream.
-    Export,
-}
-
-/// The reply to a request head.
-fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
+/// The reply to a request head: status line, content type and body.
+fn route(head: &[u8], metrics: &Metrics, health: &Health) -> (&'static str, &'static str, String) {
     const TEXT: &str = "text/plain; charset=utf-8";
     let line = head
         .split(|&b| b == b'\r' || b == b'\n')
@@ -170,13 +119,12 @@ fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
     let mut parts = line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
-        return Reply::Page("400 Bad Request", TEXT, "bad request\n".into());
+        return ("400 Bad Request", TEXT, "bad request\n".into());
     }
     if method != "GET" {
-        return Reply::Page("405 Method Not Allowed", TEXT, "only GET\n".into());
+        return ("405 Method Not Allowed", TEXT, "only GET\n".into());
     }
-    let (status, content_type, body) = match target.split('?').next().unwrap_or("") {
-        "/export" => return Reply::Export,
+    match target.split('?').next().unwrap_or("") {
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
@@ -191,8 +139,7 @@ fn route(head: &[u8], metrics: &Metrics, health: &Health) -> Reply {
             Some(why) => ("503 Service Unavailable", TEXT, format!("{why}\n")),
         },
         _ => ("404 Not Found", TEXT, "not found\n".into()),
-    };
-    Reply::Page(status, content_type, body)
+    }
 }
 
 #[cfg(test)]
@@ -201,18 +148,11 @@ mod tests {
     use crate::daemon::health::unix_now;
     use std::sync::atomic::Ordering;
 
-    fn page(r: Reply) -> (&'static str, &'static str, String) {
-        match r {
-            Reply::Page(status, content_type, body) => (status, content_type, body),
-            Reply::Export => ("export stream", "", String::new()),
-        }
-    }
-
     #[test]
     fn routes_probes_metrics_and_bad_requests() {
         let m = Metrics::new();
         let h = Health::new(Duration::from_secs(60));
-        let status = |req: &str| page(route(req.as_bytes(), &m, &h)).0;
+        let status = |req: &str| (route(req.as_bytes(), &m, &h)).0;
         assert_eq!(status("GET /healthz HTTP/1.1\r\n\r\n"), "200 OK");
         assert_eq!(
             status("GET /readyz HTTP/1.1\r\n\r\n"),
@@ -220,11 +160,7 @@ mod tests {
         );
         h.set_ready(true);
         assert_eq!(status("GET /readyz HTTP/1.0\r\n\r\n"), "200 OK");
-        let (s, ct, body) = page(route(
-            b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
-            &m,
-            &h,
-        ));
+        let (s, ct, body) = route(b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", &m, &h);
         assert_eq!(
             (s, ct),
             ("200 OK", "text/plain; version=0.0.4; charset=utf-8")
@@ -234,19 +170,25 @@ mod tests {
             status("POST /metrics HTTP/1.1\r\n\r\n"),
             "405 Method Not Allowed"
         );
-        assert_eq!(status("GET /export HTTP/1.1\r\n\r\n"), "export stream");
-        assert_eq!(
-            status("POST /export HTTP/1.1\r\n\r\n"),
-            "405 Method Not Allowed"
-        );
-        assert_eq!(status("GET /nope HTTP/1.1\r\n\r\n"), "404 Not Found");
+        // Nothing stored rides on this port (issue 15).
+        for path in [
+            "/export",
+            "/export?all",
+            "/nope",
+            "/",
+            "/metrics/x",
+            "/../export",
+        ] {
+            let req = format!("GET {path} HTTP/1.1\r\n\r\n");
+            assert_eq!(status(&req), "404 Not Found", "{path}");
+        }
         assert_eq!(status("garbage"), "400 Bad Request");
         assert_eq!(status(""), "400 Bad Request");
         // A loop that stopped turning is unhealthy.
         let stalled = Health::new(Duration::from_secs(60));
         stalled.last_tick.store(unix_now() - 61, Ordering::Relaxed);
         assert_eq!(
-            page(route(b"GET /healthz HTTP/1.1\r\n\r\n", &m, &stalled)).0,
+            (route(b"GET /healthz HTTP/1.1\r\n\r\n", &m, &stalled)).0,
             "503 Service Unavailable"
         );
     }

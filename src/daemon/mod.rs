@@ -12,6 +12,7 @@
 //! `notify` (systemd).
 
 mod admin;
+pub mod control;
 pub mod health;
 mod lists;
 mod notify;
@@ -62,6 +63,8 @@ pub enum DaemonError {
     Extract(#[from] ExtractError),
     #[error("dedup config: {0}")]
     Dedup(#[from] DedupError),
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
     #[error("admin endpoint (daemon.admin_listen = {addr}): {source}")]
     Admin {
         addr: std::net::SocketAddr,
@@ -264,10 +267,11 @@ pub async fn run_with(
             listener,
             services.metrics.clone(),
             health.clone(),
-            services.store.clone(),
             background.clone(),
         ));
     }
+    // `newsd export` while the daemon runs; dropped (socket removed) on every way out.
+    let _control = control::start(&cfg.store.data_dir, services.store.clone(), &background).await?;
     // The first check (free disk) before the first dispatch: a disk below the watermark
     // must not see a single poll.
     let gate = services.gate.clone();

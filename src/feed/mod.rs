@@ -1,7 +1,8 @@
 //! Feed stage: a fetched feed body (RSS 0.9x/1.0/2.0, Atom or JSON Feed) → [`ParsedFeed`].
 //!
 //! Owns: charset decoding, repair of common breakage (bare `&`, HTML entities, control
-//! characters, mislabelled charsets, truncation), the nesting-depth guard that keeps feed-rs
+//! characters, mislabelled charsets, truncation, RSS items outside a `<channel>`, Atom text
+//! types feed-rs refuses; an entry it still refuses is dropped and counted, see [`lenient`]), the nesting-depth guard that keeps feed-rs
 //! from overflowing the stack, link resolution and choice, item identity hints (a guid only
 //! when the publisher gave one), ordering and the item cap.
 //!
@@ -11,6 +12,7 @@
 
 mod decode;
 mod entities;
+mod lenient;
 mod repair;
 mod scan;
 
@@ -68,10 +70,10 @@ pub fn parse_feed(
         _ => None,
     };
     let text = trim_start(decode::to_utf8(body, content_type, tld));
-    let feed = match text.as_bytes().first() {
+    let (feed, dropped) = match text.as_bytes().first() {
         None => return Err(FeedError::Empty),
         Some(b'<') => parse_xml(text, feed_url)?,
-        Some(b'{') => parse_json(text, feed_url)?,
+        Some(b'{') => (parse_json(text, feed_url)?, 0),
         Some(b'[') => return Err(not_a_feed("a JSON array, not a JSON Feed object")),
         Some(_) => {
             let start: String = text.chars().take(24).collect();
@@ -80,10 +82,20 @@ pub fn parse_feed(
             )));
         }
     };
-    Ok(convert(feed, feed_url, max_items))
+    let mut parsed = convert(feed, feed_url, max_items);
+    parsed.dropped_entries = dropped;
+    Ok(parsed)
 }
 
-fn parse_xml(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed, FeedError> {
+/// Most entries one feed may lose to [`lenient`] before it is refused as a whole: each drop
+/// costs a parse of the whole document.
+pub const MAX_DROPPED_ENTRIES: usize = 64;
+
+/// The feed, and how many entries were dropped to get it.
+fn parse_xml(
+    text: Cow<'_, str>,
+    feed_url: &Url,
+) -> Result<(feed_rs::model::Feed, usize), FeedError> {
     let text = repair::fix_references(repair::strip_controls(decode::declare_utf8(text)));
     let shape = scan::xml_shape(&text, MAX_XML_DEPTH)?;
     if shape.html {
@@ -94,7 +106,7 @@ fn parse_xml(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed,
         return Err(FeedError::NotAFeed { reason });
     }
     let err = match feed_rs_parse(text.as_bytes(), feed_url) {
-        Ok(feed) => return Ok(feed),
+        Ok(feed) => return Ok((feed, 0)),
         Err(err) => err,
     };
     // Repairs that need a full copy, applied only now that the strict parse has failed.
@@ -111,22 +123,54 @@ fn parse_xml(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed,
         err,
         ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)
     );
-    if let (true, Some(rss_tag)) = (no_root, &shape.rss_tag) {
-        // The root tag lies before any truncation cut, so its span is still valid.
-        fixed = repair::set_rss_version(fixed.as_deref().unwrap_or(&text), rss_tag).or(fixed);
+    // RSS without a <channel> is "no root" to feed-rs too, once any truncation is repaired.
+    if let (true, Some(rss_tag)) = (no_root || !shape.channel, &shape.rss_tag) {
+        // The root tag lies before any truncation cut or inserted <channel>, so its span is
+        // still valid.
+        let base = fixed.as_deref().unwrap_or(&text);
+        let wrapped = (!shape.channel)
+            .then(|| repair::wrap_in_channel(base, rss_tag))
+            .flatten();
+        let base = wrapped.as_deref().unwrap_or(base);
+        fixed = repair::set_rss_version(base, rss_tag).or(wrapped).or(fixed);
     }
-    let Some(fixed) = fixed else {
-        return Err(xml_error(err));
+    let failure = if shape.truncated {
+        malformed(&format!(
+            "truncated, and the complete items do not parse either ({err})"
+        ))
+    } else {
+        xml_error(&err)
     };
-    feed_rs_parse(fixed.as_bytes(), feed_url).map_err(|_| {
-        if shape.truncated {
-            malformed(&format!(
-                "truncated, and the complete items do not parse either ({err})"
-            ))
-        } else {
-            xml_error(err)
+    // Then leniency: odd text types retyped once, then the entry an error points into cut out.
+    let (mut doc, mut pending) = match fixed {
+        Some(fixed) => (Cow::Owned(fixed), None),
+        None => (text, Some(err)),
+    };
+    let (mut retyped, mut dropped) = (false, 0);
+    loop {
+        let err = match pending.take() {
+            Some(err) => err,
+            None => match feed_rs_parse(doc.as_bytes(), feed_url) {
+                Ok(feed) => return Ok((feed, dropped)),
+                Err(err) => err,
+            },
+        };
+        if !retyped {
+            retyped = true;
+            if let Some(retyped) = lenient::fix_text_types(&doc) {
+                doc = Cow::Owned(retyped);
+                continue;
+            }
         }
-    })
+        let item = lenient::error_position(&err).and_then(|at| lenient::item_around(&doc, at));
+        let Some(item) = item.filter(|_| dropped < MAX_DROPPED_ENTRIES) else {
+            return Err(failure);
+        };
+        let mut cut = doc.into_owned();
+        cut.replace_range(item, "");
+        doc = Cow::Owned(cut);
+        dropped += 1;
+    }
 }
 
 fn parse_json(text: Cow<'_, str>, feed_url: &Url) -> Result<feed_rs::model::Feed, FeedError> {
@@ -166,7 +210,7 @@ fn feed_rs_parse(bytes: &[u8], feed_url: &Url) -> Result<feed_rs::model::Feed, P
         .parse(bytes)
 }
 
-fn xml_error(err: ParseFeedError) -> FeedError {
+fn xml_error(err: &ParseFeedError) -> FeedError {
     match err {
         ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot) => {
             not_a_feed("no feed in the XML (unknown RSS version or root element)")
@@ -221,6 +265,7 @@ fn convert(feed: feed_rs::model::Feed, feed_url: &Url, max_items: usize) -> Pars
         title: feed.title.and_then(|t| collapse_ws(&t.content)),
         ttl_mins: feed.ttl,
         items,
+        dropped_entries: 0,
     }
 }
 

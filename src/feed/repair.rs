@@ -186,3 +186,19 @@ pub(super) fn set_rss_version(text: &str, rss_tag: &Range<usize>) -> Option<Stri
     out.push_str(&text[at.end..]);
     Some(out)
 }
+
+/// RSS whose `<item>`s sit straight under `<rss>`, with no `<channel>` (feed-rs then finds no
+/// feed): wraps the root's content in one.
+pub(super) fn wrap_in_channel(text: &str, rss_tag: &Range<usize>) -> Option<String> {
+    let close = text.rfind("</rss")?;
+    if close < rss_tag.end {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 24);
+    out.push_str(&text[..rss_tag.end]);
+    out.push_str("<channel>");
+    out.push_str(&text[rss_tag.end..close]);
+    out.push_str("</channel>");
+    out.push_str(&text[close..]);
+    Some(out)
+}

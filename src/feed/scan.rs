@@ -9,7 +9,8 @@ use super::FeedError;
 use super::repair::{attr_value, find};
 
 /// One markup token; names are byte ranges into the scanned text.
-enum Token {
+#[derive(Clone)]
+pub(super) enum Token {
     Open(Range<usize>),
     Close(Range<usize>),
     Empty(Range<usize>),
@@ -19,11 +20,23 @@ enum Token {
 /// Tags of an XML document in order, skipping comments, CDATA sections and processing
 /// instructions (whose content may contain `<` and `>`). Quoted attribute values may contain
 /// `>` too. Stray `<` in text (ill-formed, but common) is not a tag.
-struct Tokens<'a> {
+pub(super) struct Tokens<'a> {
+    /// The text scanned.
     b: &'a [u8],
+    /// Where the next token is looked for.
     pos: usize,
     /// The input ended inside a construct (tag, comment, CDATA…).
     truncated: bool,
+}
+
+impl Tokens<'_> {
+    pub(super) fn new(text: &str) -> Tokens<'_> {
+        Tokens {
+            b: text.as_bytes(),
+            pos: 0,
+            truncated: false,
+        }
+    }
 }
 
 impl Iterator for Tokens<'_> {
@@ -119,20 +132,19 @@ pub(super) struct Shape {
     pub last_item_end: Option<(usize, Vec<Range<usize>>)>,
     /// Span of the document element's start tag when it is `<rss>`.
     pub rss_tag: Option<Range<usize>>,
+    /// A `<channel>` element was seen: RSS without one has its items straight under `<rss>`.
+    pub channel: bool,
 }
 
 /// Checks the nesting depth and the document element, and finds where a truncated document
 /// could be cut. Refuses XML that is not RSS, RDF or Atom; stops at the start of an HTML page.
 pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
-    let mut tokens = Tokens {
-        b: text.as_bytes(),
-        pos: 0,
-        truncated: false,
-    };
+    let mut tokens = Tokens::new(text);
     let (mut depth, mut max_depth) = (0usize, 0usize);
     let mut root_tag = None;
     let mut open: Vec<Range<usize>> = Vec::new();
     let mut last_item_end = None;
+    let mut channel = false;
     for (token, span) in &mut tokens {
         let local = |r: &Range<usize>| {
             let name = &text[r.clone()];
@@ -162,6 +174,7 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
                 }
             }
             Token::Open(name) => {
+                channel |= local(&name) == "channel";
                 depth += 1;
                 max_depth = max_depth.max(depth);
                 if depth <= limit {
@@ -198,6 +211,7 @@ pub(super) fn xml_shape(text: &str, limit: usize) -> Result<Shape, FeedError> {
         truncated: tokens.truncated || depth > 0,
         last_item_end,
         rss_tag,
+        channel,
     })
 }
 
@@ -207,6 +221,7 @@ impl Shape {
         truncated: false,
         last_item_end: None,
         rss_tag: None,
+        channel: false,
     };
 }
 

@@ -578,3 +578,104 @@ fn other_documents_and_garbage_are_errors() {
         let _ = parse(&body);
     }
 }
+
+/// An Atom entry with the given title element and link `/n`.
+fn entry(n: u32, title: &str) -> String {
+    format!(
+        r#"<entry><id>urn:{n}</id>{title}<link href="https://news.example.org/{n}"/><updated>2026-11-2{n}T00:00:00Z</updated></entry>"#
+    )
+}
+
+#[test]
+fn one_base64_entry_title_does_not_cost_the_other_entries() {
+    // "Example <b>Atom</b>" in base64, as Atom 0.3 feeds (and feedparser's tests) send it.
+    let odd = r#"<title type="application/octet-stream" mode="base64">RXhhbXBs
+        ZSA8Yj5BdG9tPC9iPg==</title>"#;
+    let feed = parse(atom(
+        &(entry(1, "<title>One</title>") + &entry(2, odd) + &entry(3, "<title>Three</title>")),
+    ))
+    .unwrap();
+    assert_eq!(titles(&feed), ["One", "Example <b>Atom</b>", "Three"]);
+    assert_eq!(feed.dropped_entries, 0);
+    // Not base64 at all: the title goes, the entry stays.
+    let junk = r#"<title type="application/octet-stream">%%% not base64 %%%</title>"#;
+    let feed = parse(atom(&(entry(1, junk) + &entry(2, "<title>Two</title>")))).unwrap();
+    assert_eq!(titles(&feed), ["", "Two"]);
+    assert_eq!(links(&feed)[0], "https://news.example.org/1");
+}
+
+#[test]
+fn xhtml_empty_and_plain_text_types_are_read_as_what_they_mean() {
+    let cases = [
+        (
+            r#"<title type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">X title</div></title>"#,
+            "X title",
+        ),
+        (r#"<title type="">Empty type</title>"#, "Empty type"),
+        (r#"<title type="text/plain">Plain</title>"#, "Plain"),
+        (
+            r#"<title>S</title><summary type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">s</div></summary>"#,
+            "S",
+        ),
+        (r#"<title>C</title><content type="">c</content>"#, "C"),
+        (
+            r#"<title>X</title><content type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></content>"#,
+            "X",
+        ),
+    ];
+    for (odd, title) in cases {
+        let feed = parse(atom(&(entry(1, odd) + &entry(2, "<title>Two</title>"))))
+            .unwrap_or_else(|e| panic!("{odd}: {e}"));
+        assert_eq!(titles(&feed), [title, "Two"], "{odd}");
+        assert_eq!(feed.dropped_entries, 0, "{odd}");
+    }
+    // The feed's own title is a text construct too.
+    let doc = atom(&entry(1, "<title>One</title>"))
+        .replace("<title>T</title>", r#"<title type="">Feed</title>"#);
+    assert_eq!(parse(doc).unwrap().title.as_deref(), Some("Feed"));
+}
+
+#[test]
+fn only_atom_text_constructs_are_retyped() {
+    // "QUJD" is valid base64 ("ABC"): a Media RSS title must not be decoded as Atom's.
+    let doc = r#"<entry><media:title type="plain">QUJD</media:title><atom:title type="">A</atom:title><title type="application/octet-stream">QUJD</title></entry>"#;
+    let fixed = lenient::fix_text_types(doc).unwrap();
+    assert_eq!(
+        fixed,
+        r#"<entry><media:title type="plain">QUJD</media:title><atom:title type="text">A</atom:title><title type="text">ABC</title></entry>"#
+    );
+    assert_eq!(lenient::fix_text_types(&fixed), None);
+}
+
+#[test]
+fn an_entry_feed_rs_still_refuses_is_dropped_and_counted() {
+    // atom:content with src must be empty; feed-rs refuses the whole feed otherwise.
+    let bad = r#"<title>Bad</title><content type="text/html" src="https://news.example.org/b">body</content>"#;
+    let feed = parse(atom(
+        &(entry(1, "<title>One</title>")
+            + &entry(2, bad)
+            + &entry(3, bad)
+            + &entry(4, "<title>Four</title>")),
+    ))
+    .unwrap();
+    assert_eq!(titles(&feed), ["One", "Four"]);
+    assert_eq!(feed.dropped_entries, 2);
+    // A feed whose every entry is refused is an empty feed, not an error: each drop counted.
+    let feed = parse(atom(&(entry(1, bad) + &entry(2, bad)))).unwrap();
+    assert!(feed.items.is_empty());
+    assert_eq!(feed.dropped_entries, 2);
+}
+
+#[test]
+fn rss_items_straight_under_rss_without_a_channel_are_read() {
+    let items = r#"<item><title>A</title><link>https://news.example.org/a</link></item><item><title>B</title><link>https://news.example.org/b</link></item>"#;
+    for root in [r#"<rss version="2.0">"#, "<rss>", r#"<rss version="0.92">"#] {
+        let doc = format!(r#"<?xml version="1.0"?>{root}<title>T</title>{items}</rss>"#);
+        let feed = parse(&doc).unwrap_or_else(|e| panic!("{root}: {e}"));
+        assert_eq!(titles(&feed), ["A", "B"], "{root}");
+        assert_eq!(feed.dropped_entries, 0);
+    }
+    // Truncated as well.
+    let doc = format!(r#"<?xml version="1.0"?><rss version="2.0">{items}<item><title>C"#);
+    assert_eq!(titles(&parse(&doc).unwrap()), ["A", "B"]);
+}

@@ -16,8 +16,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-/// Appears in every refusal so the fetcher can classify it through reqwest's error chain.
+/// Starts every refusal's message, so an operator sees who refused.
 pub(crate) const BLOCKED_MARK: &str = "egress guard";
+
+/// A refusal of the guard, raised inside the client (resolver, redirect policy) as a type the
+/// fetcher finds in reqwest's error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Blocked(pub String);
+
+/// A name that did not resolve (or resolved to no address): DNS, not the peer, failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{host}: {reason}")]
+pub struct DnsFailed {
+    /// The name looked up.
+    pub host: String,
+    /// What the resolver said.
+    pub reason: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct EgressGuard {
@@ -75,8 +91,17 @@ impl Resolve for EgressGuard {
         let guard = self.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let looked_up = tokio::net::lookup_host((host.as_str(), 0)).await;
+            let addrs: Vec<SocketAddr> = match looked_up {
+                Ok(addrs) => addrs.collect(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    return Err(Box::new(DnsFailed {
+                        host: host.clone(),
+                        reason,
+                    }) as _);
+                }
+            };
             let allowed: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -84,15 +109,17 @@ impl Resolve for EgressGuard {
                 .collect();
             if allowed.is_empty() {
                 let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-                let reason = if shown.is_empty() {
-                    format!("{host} resolved to no address")
-                } else {
-                    format!(
-                        "{BLOCKED_MARK}: {host} resolves only to private, loopback or link-local addresses ({})",
-                        shown.join(", ")
-                    )
-                };
-                return Err(reason.into());
+                if shown.is_empty() {
+                    let reason = "resolved to no address".to_string();
+                    return Err(Box::new(DnsFailed {
+                        host: host.clone(),
+                        reason,
+                    }) as _);
+                }
+                return Err(Box::new(Blocked(format!(
+                    "{BLOCKED_MARK}: {host} resolves only to private, loopback or link-local addresses ({})",
+                    shown.join(", ")
+                ))) as _);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })

@@ -5,6 +5,7 @@
 //! nothing about feeds, articles or the store; callers hand it a URL (and validators) and get
 //! bytes, headers or a classified [`FetchError`] back.
 
+mod classify;
 mod guard;
 mod hosts;
 
@@ -205,10 +206,10 @@ impl Fetcher {
         let redirect_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
-                return attempt.error(format!("more than {max_redirects} redirects"));
+                return attempt.error(classify::TooManyRedirects(max_redirects));
             }
             if let Err(reason) = redirect_guard.check_url(attempt.url()) {
-                return attempt.error(reason);
+                return attempt.error(guard::Blocked(reason));
             }
             attempt.follow()
         });
@@ -319,7 +320,7 @@ impl Fetcher {
         let resp = req
             .send()
             .await
-            .map_err(|e| classify(shown, &e, &self.cfg))?;
+            .map_err(|e| classify::classify(shown, &e, &self.cfg))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let hints = cache_hints(&headers, SystemTime::now());
@@ -364,7 +365,7 @@ impl Fetcher {
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| classify(shown, &e, &self.cfg))?;
+            let chunk = chunk.map_err(|e| classify::classify(shown, &e, &self.cfg))?;
             if body.len() as u64 + chunk.len() as u64 > limit {
                 return Err(FetchError::TooLarge {
                     url: shown.to_string(),
@@ -390,48 +391,6 @@ impl Fetcher {
             hints,
         }))
     }
-}
-
-/// Maps a reqwest error onto the error classes operators see.
-fn classify(url: &str, e: &reqwest::Error, cfg: &FetchConfig) -> FetchError {
-    let url = url.to_string();
-    // The full source chain carries the useful reason ("connection refused", "blocked: …").
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        return FetchError::Timeout {
-            url,
-            secs: cfg.request_timeout_secs,
-        };
-    }
-    if e.is_redirect() {
-        if reason.contains(guard::BLOCKED_MARK) {
-            return FetchError::Blocked { url, reason };
-        }
-        return FetchError::Redirect { url, reason };
-    }
-    if reason.contains(guard::BLOCKED_MARK) {
-        return FetchError::Blocked { url, reason };
-    }
-    if e.is_connect() {
-        let lower = reason.to_ascii_lowercase();
-        if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
-            return FetchError::Dns { url, reason };
-        }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return FetchError::Tls { url, reason };
-        }
-        return FetchError::Connect { url, reason };
-    }
-    if e.is_body() || e.is_decode() {
-        return FetchError::Body { url, reason };
-    }
-    FetchError::Connect { url, reason }
 }
 
 /// `Cache-Control: max-age` / `s-maxage` and `Expires`.
@@ -471,9 +430,15 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (RFC 7231), also accepting RFC 2822 spellings.
+/// Parses an HTTP date in the three forms RFC 9110 §5.6.7 requires recipients to accept
+/// (IMF-fixdate, RFC 850, asctime), then — leniently — RFC 2822 spellings some servers send
+/// (a numeric zone instead of `GMT`).
 fn httpdate_parse(s: &str) -> Option<SystemTime> {
-    let dt = chrono::DateTime::parse_from_rfc2822(s.trim()).ok()?;
+    let s = s.trim();
+    if let Ok(t) = httpdate::parse_http_date(s) {
+        return Some(t);
+    }
+    let dt = chrono::DateTime::parse_from_rfc2822(s).ok()?;
     let secs = u64::try_from(dt.timestamp()).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
@@ -499,6 +464,52 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
         let h = headers(&[("retry-after", "soon")]);
         assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn http_dates_in_all_three_rfc_9110_forms() {
+        // 2015-10-21 07:30:00 GMT, two minutes after `now`.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let at = now + Duration::from_secs(120);
+        for form in [
+            "Wed, 21 Oct 2015 07:30:00 GMT",     // IMF-fixdate
+            "Wednesday, 21-Oct-15 07:30:00 GMT", // RFC 850
+            "Wed Oct 21 07:30:00 2015",          // asctime
+            "Thu Oct  1 07:30:00 2015",          // asctime pads the day with a space
+            "Wed, 21 Oct 2015 09:30:00 +0200",   // RFC 2822 zone, accepted leniently
+        ] {
+            let expected = if form.contains("Oct  1") {
+                at - Duration::from_secs(20 * 86_400)
+            } else {
+                at
+            };
+            assert_eq!(httpdate_parse(form), Some(expected), "{form}");
+        }
+        for junk in [
+            "",
+            "yesterday",
+            "Wed, 32 Oct 2015 07:30:00 GMT",
+            "1445412600",
+        ] {
+            assert_eq!(httpdate_parse(junk), None, "{junk}");
+        }
+        // Both headers that carry dates read every form.
+        for form in [
+            "Wednesday, 21-Oct-15 07:30:00 GMT",
+            "Wed Oct 21 07:30:00 2015",
+        ] {
+            let h = headers(&[("retry-after", form), ("expires", form)]);
+            assert_eq!(
+                retry_after(&h, now),
+                Some(Duration::from_secs(120)),
+                "{form}"
+            );
+            assert_eq!(
+                cache_hints(&h, now).expires_in,
+                Some(Duration::from_secs(120)),
+                "{form}"
+            );
+        }
     }
 
     #[test]

@@ -210,6 +210,9 @@ impl Pipeline {
         if parsed.title.is_some() {
             state.title = parsed.title.clone();
         }
+        if parsed.dropped_entries > 0 {
+            events::feed_entries_dropped(metrics, parsed.dropped_entries);
+        }
         state.ttl_mins = parsed.ttl_mins;
 
         // Hand every unknown item to the page workers; keep the replies in feed order.

@@ -1,6 +1,7 @@
 //! The end-to-end contract on the seed site (issue 2 acceptance 1–3).
 
 use std::collections::HashMap;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -280,7 +281,10 @@ fn the_admin_endpoint_serves_metrics_and_probes() {
 
     assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".into()));
     assert_eq!(http_get(&addr, "/readyz"), (200, "ready\n".into()));
-    assert_eq!(http_get(&addr, "/nope").0, 404);
+    // Only the three probes: nothing stored rides on the metrics port (issue 15).
+    for path in ["/export", "/nope", "/", "/metrics/../export"] {
+        assert_eq!(http_get(&addr, path).0, 404, "{path}");
+    }
     let (status, metrics) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
     let value = |series: &str| -> f64 {
@@ -325,34 +329,22 @@ fn the_admin_endpoint_serves_metrics_and_probes() {
 fn export_works_while_the_daemon_runs_and_matches_the_export_after_it_stops() {
     let s = seed();
     let dir = tempfile::tempdir().unwrap();
+    // The live export needs no admin endpoint: it goes through the control socket.
     let config = write_config(dir.path(), &s.feeds, "");
-    let mut daemon = Daemon::start(&config);
-    let addr = daemon.admin_addr();
-    daemon.wait_for("\"feed_polled\"", 3);
-    // The operator's config names the port the daemon listens on.
     let text = std::fs::read_to_string(&config).unwrap();
-    let set_admin = |value: &str| {
-        let patched = text.replace(
-            "admin_listen = \"127.0.0.1:0\"",
-            &format!("admin_listen = \"{value}\""),
-        );
-        assert_ne!(patched, text);
-        std::fs::write(&config, patched).unwrap();
-    };
+    let patched = text.replace("admin_listen = \"127.0.0.1:0\"", "admin_listen = \"\"");
+    assert_ne!(patched, text);
+    std::fs::write(&config, patched).unwrap();
+    let mut daemon = Daemon::start(&config);
+    let socket = daemon.control_socket();
+    daemon.wait_for("\"feed_polled\"", 3);
 
-    // Locked store, no admin endpoint to ask: a clear error, nothing half-written.
-    set_admin("");
+    // Owner only.
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
     let live = dir.path().join("live");
-    let o = newsd(&config, &["export", "--out", live.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("locked") && stderr(&o).contains("daemon.admin_listen is off"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!live.join("manifest.jsonl").exists());
-
-    set_admin(&addr);
     let during = export(&config, &live);
     assert_eq!(during.len(), 5, "{during:#?}");
     let copies: usize = during
@@ -363,6 +355,8 @@ fn export_works_while_the_daemon_runs_and_matches_the_export_after_it_stops() {
 
     let (status, _) = daemon.stop();
     assert!(status.success());
+    // Removed on shutdown.
+    assert!(!socket.exists(), "{} left behind", socket.display());
     let after_dir = dir.path().join("after");
     let after = export(&config, &after_dir);
     assert_eq!(during, after);
@@ -374,6 +368,28 @@ fn export_works_while_the_daemon_runs_and_matches_the_export_after_it_stops() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_killed_daemon_leaves_a_socket_the_next_one_replaces() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let mut daemon = Daemon::start(&config);
+    let socket = daemon.control_socket();
+    daemon.wait_for("\"feed_polled\"", 3);
+    daemon.kill();
+    assert!(socket.exists(), "SIGKILL leaves the socket file");
+    // Its store lock went with it.
+    assert_ok(&newsd(&config, &["stats"]));
+
+    let mut daemon = Daemon::start(&config);
+    assert_eq!(daemon.control_socket(), socket);
+    assert_eq!(export(&config, &dir.path().join("live")).len(), 5);
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{}", log.join("\n"));
+    assert!(log.iter().any(|l| l.contains("control_socket_stale")));
+    assert!(!socket.exists());
 }
 
 #[test]

@@ -555,3 +555,77 @@ fn a_tls_failure_is_classified_as_tls() {
     let err = get(&f, &format!("https://{}/feed", s.addr), Kind::Feed).unwrap_err();
     assert_eq!(err.kind(), "tls", "{err}");
 }
+
+/// Issue 12: each class comes from the error's type (reqwest's flags, the guard's typed
+/// refusals, io error kinds, rustls errors), not from its message. `dns` is the one class a
+/// test cannot produce offline: any name that fails to resolve is a question to the machine's
+/// DNS server (names in /etc/hosts, like localhost, resolve).
+#[test]
+fn every_fetch_error_kind_that_can_happen_offline_is_classified() {
+    let s = Server::empty();
+    s.route("/feed", 200, "application/rss+xml", rss(&[]));
+    s.route("/missing", 404, "text/plain", "no");
+    s.route("/big", 200, "application/rss+xml", vec![b' '; 4096]);
+    s.put(
+        "/cut",
+        Route::new(200, "application/rss+xml", vec![b' '; 512]).delivery(Delivery::ResetAfter(10)),
+    );
+    s.put(
+        "/slow",
+        Route::new(200, "application/rss+xml", vec![b' '; 200])
+            .delivery(Delivery::Trickle(Duration::from_millis(100))),
+    );
+    s.put(
+        "/loop",
+        Route::new(302, "text/plain", "").header("Location", "/loop"),
+    );
+    let c = canary();
+    s.put(
+        "/to-private",
+        Route::new(302, "text/plain", "").header("Location", &c.url("/secret")),
+    );
+    let by_name = format!("http://localhost:{}/secret", c.addr.port());
+    s.put(
+        "/to-private-name",
+        Route::new(302, "text/plain", "").header("Location", &by_name),
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    // Accepts, then answers a TLS ClientHello with bytes that are no TLS record.
+    let not_tls = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let not_tls_addr = not_tls.local_addr().unwrap();
+    let garbage = std::thread::spawn(move || {
+        let (mut conn, _) = not_tls.accept().unwrap();
+        let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let f = guarded(&s, |c| {
+        c.request_timeout_secs = 1;
+        c.max_feed_bytes = 1024;
+        c.allowed_private_addrs.extend([closed, not_tls_addr]);
+    });
+    let cases = [
+        (format!("http://{closed}/feed"), "connect"),
+        (s.url("/slow"), "timeout"),
+        (s.url("/loop"), "redirect"),
+        (s.url("/to-private"), "blocked"),
+        (s.url("/to-private-name"), "blocked"),
+        // The handshake broken off (the plain server waits for an HTTP head, then hangs up)…
+        (format!("https://{}/feed", s.addr), "tls"),
+        // …and a reply rustls itself refuses.
+        (format!("https://{not_tls_addr}/feed"), "tls"),
+        (s.url("/missing"), "http_status"),
+        (s.url("/cut"), "body"),
+        (s.url("/big"), "too_large"),
+        (format!("ftp://{}/feed", s.addr), "bad_url"),
+    ];
+    for (url, kind) in cases {
+        let err = get(&f, &url, Kind::Feed).unwrap_err();
+        assert_eq!(err.kind(), kind, "{url}: {err}");
+    }
+    assert!(get(&f, &s.url("/feed"), Kind::Feed).is_ok());
+    garbage.join().unwrap();
+    assert_canary_untouched();
+}

@@ -1,9 +1,14 @@
 //! newsd's integration tests: one binary, modules per area, fixtures served from 127.0.0.1.
 
+// Tests print the figures they measure (soak, kill) and why they skip; the library may not.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 mod bad_input;
+mod broken_pipe;
 mod e2e;
 mod faults;
 mod ops;
 mod server;
 mod soak;
+mod unattended;
 mod util;

@@ -195,6 +195,21 @@ impl Daemon {
         self.child.id()
     }
 
+    /// Waits for the control socket and returns its path.
+    #[track_caller]
+    pub fn control_socket(&mut self) -> PathBuf {
+        let listening = self.wait_for("\"control_listening\"", 1);
+        let line: Value = serde_json::from_str(&listening).unwrap();
+        let path = line["fields"]["path"].as_str().or(line["path"].as_str());
+        PathBuf::from(path.unwrap_or_else(|| panic!("no path in {line}")))
+    }
+
+    /// SIGKILL: the daemon gets no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
     #[track_caller]
     pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
