@@ -18,6 +18,37 @@
 //! Everything one article touches is written in ONE transaction, the seq counter included,
 //! so a crash can neither leave half an article nor reuse or skip a seq. The store does not
 //! interpret fingerprints: the dedup engine decides, the store keeps bytes.
+//!
+//! # Invariants
+//!
+//! What every store satisfies after any crash; `newsd check` ([`Store::check`], `check.rs`)
+//! verifies each and names a violation by its number here:
+//!
+//! 1. `meta_schema`: `version` is 4 bytes and at most [`SCHEMA_VERSION`]; `next_seq` and
+//!    `duplicates`, when present, are 8 bytes.
+//! 2. Every `meta` entry decodes as an [`ArticleRecord`] whose `name` is its key and is
+//!    `article_name(seq, id)`, with `seq < next_seq`.
+//! 3. Every article has its text in `articles`, UTF-8, hashing to the record's
+//!    `content_hash`; `articles` holds nothing else.
+//! 4. `by_seq` maps each article's seq to its name and holds nothing else (every key an
+//!    8-byte seq below `next_seq`, naming an article with that seq): seqs are unique.
+//! 5. `urls` maps each article's canonical URL to its name; every `urls` entry (aliases
+//!    included) leads to a stored article.
+//! 6. `sigs` holds a fingerprint for each article's seq, and nothing else; it decodes.
+//! 7. `lsh` holds `band ++ seq` for every band key of each article's fingerprint (as the
+//!    dedup engine computes them), and nothing else.
+//! 8. Every copy an article's record lists has its `dups` entry naming that article as
+//!    original; every `dups` entry (aliases included) decodes and names a stored original
+//!    whose record lists that copy's URL.
+//! 9. The `duplicates` counter equals the number of copies all records list.
+//! 10. Every `feeds` key is an http(s) URL and its value a [`FeedState`] that is sane: next
+//!     poll not absurdly far ahead, last poll not in the future, last success not after the
+//!     last poll, an error streak exactly when there is a last error.
+//! 11. Every `rejects` entry decodes as a [`Reject`].
+//!
+//! Beyond what sled can tell, `open.rs` refuses a *damaged* store (sled's files incomplete,
+//! the schema version unreadable, or fewer articles than an earlier flush made durable) with
+//! [`StoreError::Damaged`] instead of opening it as an older or empty store.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +57,11 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::schedule::FeedState;
+
+pub mod check;
+mod open;
+
+pub use open::{WATERMARK_FILE, Watermark};
 
 /// Version of the on-disk layout this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -71,6 +107,16 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store record {key}: {reason}")]
     Record { key: String, reason: String },
+    #[error(
+        "store at {path} is damaged: {reason}. Restore it from an export into a new directory with `newsd import`, or move the directory away (newsd did not write to it)"
+    )]
+    Damaged { path: PathBuf, reason: String },
+    #[error("store file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A duplicate copy recorded under its original.
@@ -177,55 +223,6 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
 }
 
 impl Store {
-    /// Opens (or creates) the store, refusing a store written by a newer schema.
-    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
-        let path = cfg.data_dir.clone();
-        let db = open_db(cfg)?;
-        let tree = |name: &str| db.open_tree(name);
-        let store = Store {
-            articles: tree("articles")?,
-            meta: tree("meta")?,
-            by_seq: tree("by_seq")?,
-            urls: tree("urls")?,
-            dups: tree("dups")?,
-            sigs: tree("sigs")?,
-            lsh: tree("lsh")?,
-            feeds: tree("feeds")?,
-            rejects: tree("rejects")?,
-            schema: tree("meta_schema")?,
-            db,
-            path,
-        };
-        match store.schema.get(VERSION)? {
-            None => {
-                if !store.by_seq.is_empty() {
-                    return Err(StoreError::Corrupt {
-                        path: store.path,
-                        reason: "articles present but no schema version".into(),
-                    });
-                }
-                store
-                    .schema
-                    .insert(VERSION, &SCHEMA_VERSION.to_be_bytes())?;
-                store.db.flush()?;
-            }
-            Some(v) => {
-                let found =
-                    u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                        path: store.path.clone(),
-                        reason: "schema version is not 4 bytes".into(),
-                    })?);
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        path: store.path,
-                        found,
-                    });
-                }
-            }
-        }
-        Ok(store)
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -487,45 +484,15 @@ impl Store {
         })
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable, then records in the watermark what that was.
     pub fn flush(&self) -> Result<(), StoreError> {
+        // Read before the flush: everything counted here is durable once it returns.
+        let mark = self.watermark()?;
         self.db.flush()?;
-        Ok(())
-    }
-}
-
-/// How long `open` waits for a lock held by a holder that is going away: sled's flusher
-/// thread keeps the directory locked for a moment after its `Db` is dropped, and a restarted
-/// daemon may start while the old process is still exiting.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn open_db(cfg: &StoreConfig) -> Result<sled::Db, StoreError> {
-    let path = &cfg.data_dir;
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(cfg.cache_capacity_bytes)
-            .flush_every_ms(Some(500))
-            .open();
-        match opened {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(io))
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("lock") =>
-            {
-                if std::time::Instant::now() >= deadline {
-                    return Err(StoreError::Locked { path: path.clone() });
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(source) => {
-                return Err(StoreError::Open {
-                    path: path.clone(),
-                    source,
-                });
-            }
-        }
+        open::write_watermark(&self.path, mark).map_err(|source| StoreError::File {
+            path: self.path.join(WATERMARK_FILE),
+            source,
+        })
     }
 }
 
