@@ -1,8 +1,10 @@
 //! CLI: argument parsing and one function per command. `anyhow` lives here and in `main.rs`
 //! only; the library stages return typed errors.
 
+mod check;
 pub mod clean;
 pub mod dedup;
+mod import;
 mod inspect;
 
 use std::io::IsTerminal;
@@ -83,10 +85,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a stopped store (or a copy) against its invariants; exit 0, or 1 listing every
+    /// violation
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild a store from an export directory (manifest.jsonl + texts); the store must be
+    /// new or empty
+    Import {
+        /// The export directory (`newsd export --out DIR`)
+        dir: PathBuf,
+    },
 }
 
 /// Exit status for configuration problems (`validate`, and any command given a bad config).
 pub const EXIT_CONFIG: i32 = 2;
+
+/// Exit status for a damaged store: restarting cannot help (systemd's
+/// `RestartPreventExitStatus=` lists it), an operator must restore or move it away.
+pub const EXIT_DAMAGED: i32 = 3;
+
+/// The exit status for an error: its [`Exit`] code, [`EXIT_DAMAGED`] for a damaged store
+/// anywhere in its chain, else 1.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if let Some(x) = e.downcast_ref::<Exit>() {
+        return x.code;
+    }
+    let damaged = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::store::StoreError>(),
+            Some(crate::store::StoreError::Damaged { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::daemon::DaemonError>(),
+            Some(crate::daemon::DaemonError::Store(
+                crate::store::StoreError::Damaged { .. }
+            ))
+        )
+    });
+    if damaged { EXIT_DAMAGED } else { 1 }
+}
 
 /// A failure that carries its exit status.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +235,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Show { name_or_url, json } => inspect::show(&cfg, name_or_url, *json),
         Command::Feeds { json } => inspect::feeds(&cfg, *json),
         Command::Stats { json } => inspect::stats(&cfg, *json),
+        Command::Check { json } => check::run(&cfg, *json),
+        Command::Import { dir } => import::run(&cfg, dir),
     }
 }
 

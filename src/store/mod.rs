@@ -13,7 +13,7 @@
 //! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
-//! | `meta_schema` | `version`, `next_seq`, `duplicates` | u32 BE, u64 BE, u64 BE |
+//! | `meta_schema` | `version`, `next_seq`, `duplicates`; `import_incomplete` while `newsd import` runs | u32 BE, u64 BE, u64 BE; empty |
 //!
 //! Everything one article touches is written in ONE transaction, the seq counter included,
 //! so a crash can neither leave half an article nor reuse or skip a seq. The store does not
@@ -59,6 +59,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use crate::schedule::FeedState;
 
 pub mod check;
+mod import;
 mod open;
 
 pub use open::{WATERMARK_FILE, Watermark};

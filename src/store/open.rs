@@ -232,6 +232,15 @@ impl Store {
             if let Some(mark) = watermark {
                 store.check_watermark(mark)?;
             }
+            if store.schema.contains_key(super::import::IMPORTING)? {
+                return Err(damaged(
+                    &path,
+                    format!(
+                        "an import into it did not finish ({} articles are in)",
+                        store.by_seq.len()
+                    ),
+                ));
+            }
             Ok(store)
         })
     }

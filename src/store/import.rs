@@ -1,0 +1,163 @@
+//! The store side of `newsd import`: writing an exported article back under its own name and
+//! seq, with every index the writer would have made, one transaction per article.
+//!
+//! Owns: the import transaction, the "new or empty store" rule, the marker that tells an
+//! interrupted import from a store, and undoing a failed import. Must not: read export files
+//! or compute fingerprints (the caller hands over the bytes and band keys).
+
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::{
+    ArticleRecord, DUPLICATES, DuplicateRecord, NEXT_SEQ, Store, StoreError, be_u64, tx_result,
+};
+
+/// `meta_schema` key present while an import is under way: a store that still has it was
+/// left half-imported (the process died), and [`Store::open`] refuses it as damaged.
+pub(super) const IMPORTING: &[u8] = b"import_incomplete";
+
+impl Store {
+    /// What the store already holds, when anything: import only goes into a new store.
+    pub fn contents(&self) -> Option<String> {
+        let trees = [
+            ("articles", &self.articles),
+            ("copies", &self.dups),
+            ("URLs", &self.urls),
+            ("feed states", &self.feeds),
+            ("rejected pages", &self.rejects),
+            ("fingerprints", &self.sigs),
+            ("LSH entries", &self.lsh),
+        ];
+        let held: Vec<String> = trees
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(what, t)| format!("{} {what}", t.len()))
+            .collect();
+        (!held.is_empty()).then(|| held.join(", "))
+    }
+
+    /// Marks the store as being imported into (see [`IMPORTING`]); the store must be empty.
+    pub fn begin_import(&self) -> Result<(), StoreError> {
+        if let Some(held) = self.contents() {
+            return Err(StoreError::Record {
+                key: self.path.display().to_string(),
+                reason: format!(
+                    "not empty ({held}): import only goes into a new store; move the directory away or pass another --data-dir"
+                ),
+            });
+        }
+        self.schema.insert(IMPORTING, &[])?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes one exported article exactly as it was: name, seq, metadata, text, its
+    /// canonical and fetched URLs, its copies' `dups` entries, fingerprint and bands; raises
+    /// `next_seq` past its seq and counts its copies. One transaction, like
+    /// [`Store::insert_article`]. Refuses a seq, name or URL already taken.
+    pub fn import_article(
+        &self,
+        record: &ArticleRecord,
+        text: &str,
+        fingerprint: &[u8],
+        band_keys: &[u64],
+    ) -> Result<(), StoreError> {
+        let meta_json = serde_json::to_vec(record).map_err(|e| StoreError::Record {
+            key: record.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let copies: Vec<(String, Vec<u8>)> = record
+            .duplicates
+            .iter()
+            .map(|d| {
+                let stored = DuplicateRecord {
+                    original: Some(record.name.clone()),
+                    ..d.clone()
+                };
+                (
+                    d.url.clone(),
+                    serde_json::to_vec(&stored).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let result = (
+            &self.articles,
+            &self.meta,
+            &self.by_seq,
+            &self.urls,
+            &self.dups,
+            &self.sigs,
+            &self.lsh,
+            &self.schema,
+        )
+            .transaction(|(articles, meta, by_seq, urls, dups, sigs, lsh, schema)| {
+                let abort = |reason: String| ConflictableTransactionError::Abort(reason);
+                let name = record.name.as_bytes();
+                let seq = record.seq.to_be_bytes();
+                if by_seq.get(seq)?.is_some() || meta.get(name)?.is_some() {
+                    return Err(abort(format!("seq {} is taken", record.seq)));
+                }
+                if urls.get(record.canonical_url.as_bytes())?.is_some() {
+                    return Err(abort(format!(
+                        "canonical URL {} already leads to another article",
+                        record.canonical_url
+                    )));
+                }
+                articles.insert(name, text.as_bytes())?;
+                meta.insert(name, meta_json.as_slice())?;
+                by_seq.insert(&seq, name)?;
+                urls.insert(record.canonical_url.as_bytes(), name)?;
+                urls.insert(record.url.as_bytes(), name)?;
+                for (url, stored) in &copies {
+                    if dups.get(url.as_bytes())?.is_some() {
+                        return Err(abort(format!(
+                            "the copy {url} is listed under another article too"
+                        )));
+                    }
+                    dups.insert(url.as_bytes(), stored.as_slice())?;
+                }
+                sigs.insert(&seq, fingerprint)?;
+                for band in band_keys {
+                    let mut key = [0u8; 16];
+                    key[..8].copy_from_slice(&band.to_be_bytes());
+                    key[8..].copy_from_slice(&seq);
+                    lsh.insert(&key, &[])?;
+                }
+                let next = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
+                schema.insert(NEXT_SEQ, &next.max(record.seq + 1).to_be_bytes())?;
+                let count = schema
+                    .get(DUPLICATES)?
+                    .and_then(|v| be_u64(&v))
+                    .unwrap_or(0);
+                schema.insert(DUPLICATES, &(count + copies.len() as u64).to_be_bytes())?;
+                Ok(())
+            });
+        tx_result(result, &record.name)
+    }
+
+    /// Ends a successful import: the marker goes, everything is flushed.
+    pub fn finish_import(&self) -> Result<(), StoreError> {
+        self.schema.remove(IMPORTING)?;
+        self.flush()
+    }
+
+    /// Undoes a failed import: the store was empty before it, so it is emptied again (the
+    /// schema version stays).
+    pub fn discard_import(&self) -> Result<(), StoreError> {
+        for tree in [
+            &self.articles,
+            &self.meta,
+            &self.by_seq,
+            &self.urls,
+            &self.dups,
+            &self.sigs,
+            &self.lsh,
+        ] {
+            tree.clear()?;
+        }
+        self.schema.remove(NEXT_SEQ)?;
+        self.schema.remove(DUPLICATES)?;
+        self.schema.remove(IMPORTING)?;
+        self.flush()
+    }
+}
