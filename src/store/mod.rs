@@ -42,8 +42,8 @@
 //!    whose record lists that copy's URL.
 //! 9. The `duplicates` counter equals the number of copies all records list.
 //! 10. Every `feeds` key is an http(s) URL and its value a [`FeedState`] that is sane: next
-//!     poll not absurdly far ahead, last poll not in the future, last success not after the
-//!     last poll, an error streak exactly when there is a last error.
+//!     poll not absurdly far ahead, last poll and last success not in the future, no success
+//!     without a poll, an error streak exactly when there is a last error.
 //! 11. Every `rejects` entry decodes as a [`Reject`].
 //!
 //! Beyond what sled can tell, `open.rs` refuses a *damaged* store (sled's files incomplete,
@@ -109,7 +109,7 @@ pub enum StoreError {
     #[error("store record {key}: {reason}")]
     Record { key: String, reason: String },
     #[error(
-        "store at {path} is damaged: {reason}. Restore it from an export into a new directory with `newsd import`, or move the directory away (newsd did not write to it)"
+        "store at {path} is damaged: {reason}. Restore it from an export into a new directory with `newsd import`, or move the directory away and keep it for inspection"
     )]
     Damaged { path: PathBuf, reason: String },
     #[error("store file {path}: {source}")]

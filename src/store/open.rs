@@ -172,8 +172,12 @@ pub(super) fn open_db(cfg: &StoreConfig) -> Result<sled::Db, StoreError> {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_))) => {
-                return Err(damaged(path, format!("sled cannot read it: {e}")));
+            Err(sled::Error::Corruption { at, .. }) => {
+                let at = at.map_or(String::new(), |at| format!(" ({at:?})"));
+                return Err(damaged(path, format!("sled found corrupted data{at}")));
+            }
+            Err(sled::Error::Unsupported(why)) => {
+                return Err(damaged(path, format!("sled cannot read it: {why}")));
             }
             Err(sled::Error::Io(io))
                 if matches!(

@@ -8,13 +8,14 @@ use serde_json::Value;
 use crate::server::{Server, seed_dir};
 use crate::util::*;
 
-struct Seed {
-    server: Server,
+pub(crate) struct Seed {
+    pub(crate) server: Server,
     manifest: Value,
-    feeds: Vec<String>,
+    pub(crate) feeds: Vec<String>,
 }
 
-fn seed() -> Seed {
+/// The seed site served from 127.0.0.1, with its feed URLs.
+pub(crate) fn seed() -> Seed {
     let server = Server::start(&seed_dir().join("site"));
     let manifest: Value = serde_json::from_str(
         &std::fs::read_to_string(seed_dir().join("expected/manifest.json")).unwrap(),
@@ -34,7 +35,7 @@ fn seed() -> Seed {
 }
 
 impl Seed {
-    fn url_of(&self, path: &str) -> String {
+    pub(crate) fn url_of(&self, path: &str) -> String {
         self.server.url(path)
     }
 }

@@ -4,4 +4,5 @@ mod bad_input;
 mod e2e;
 mod faults;
 mod server;
+mod store_tools;
 mod util;
