@@ -6,9 +6,12 @@
 //! damage away before anything is written:
 //!
 //! 1. sled's own files are incomplete: `db` without `conf` (or a `conf` too short to hold
-//!    its settings; sled would silently write a new one from this build's defaults);
-//! 2. the directory held a sled database but the schema version, written and flushed the
-//!    moment a store is created, cannot be read back;
+//!    its settings; sled would silently write a new one from this build's defaults). sled
+//!    writes `conf` before it creates `db`, so no crash leaves `db` without it;
+//! 2. the schema version cannot be read back although the store was created: a store's
+//!    creation ends by writing the version, flushing, then writing the watermark, so a
+//!    watermark without a version is damage, while sled files without either are a creation
+//!    a crash interrupted (nothing was stored yet: the store is created again);
 //! 3. the store holds fewer articles than the [watermark](WATERMARK_FILE) says were made
 //!    durable by an earlier flush: flushed articles are gone, which no crash can do.
 //!
@@ -64,7 +67,7 @@ pub(super) fn precheck(dir: &Path) -> Result<bool, StoreError> {
     let has_db = db.exists();
     match std::fs::metadata(&conf) {
         Ok(m) if m.len() >= MIN_CONF_LEN => Ok(true),
-        Ok(m) => Err(damaged(
+        Ok(m) if has_db => Err(damaged(
             dir,
             format!(
                 "sled's settings file {} is {} bytes long (garbled or truncated)",
@@ -79,7 +82,8 @@ pub(super) fn precheck(dir: &Path) -> Result<bool, StoreError> {
                 conf.display()
             ),
         )),
-        Err(_) => Ok(false),
+        // No data file yet: a creation interrupted while sled wrote its settings.
+        Ok(_) | Err(_) => Ok(false),
     }
 }
 
@@ -232,7 +236,7 @@ impl Store {
                 db,
                 path: path.clone(),
             };
-            store.check_schema(existed)?;
+            store.check_schema(watermark.is_some())?;
             if let Some(mark) = watermark {
                 store.check_watermark(mark)?;
             }
@@ -250,9 +254,9 @@ impl Store {
     }
 
     /// Reads the schema version; writes it into a new store.
-    fn check_schema(&self, existed: bool) -> Result<(), StoreError> {
+    fn check_schema(&self, created: bool) -> Result<(), StoreError> {
         match self.schema.get(VERSION)? {
-            None if existed => Err(damaged(
+            None if created => Err(damaged(
                 &self.path,
                 "it holds a sled database, but the schema version written when the store was created cannot be read back (garbled or truncated file, or not a newsd store)",
             )),
@@ -264,8 +268,8 @@ impl Store {
                     });
                 }
                 self.schema.insert(VERSION, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
-                Ok(())
+                // The watermark last: from now on a missing version is damage.
+                self.flush()
             }
             Some(v) => {
                 let found =
@@ -433,6 +437,25 @@ mod tests {
         std::fs::remove_file(c.data_dir.join("db")).unwrap();
         std::fs::remove_file(c.data_dir.join("conf")).unwrap();
         refused(&c, "says 50 articles were stored");
+    }
+
+    #[test]
+    fn a_creation_a_crash_interrupted_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cfg(dir.path());
+        // sled's files exist, but neither the version nor the watermark were written.
+        drop(sled::open(&c.data_dir).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        let store = Store::open(&c).unwrap();
+        assert_eq!(store.stats().unwrap().articles, 0);
+        drop(store);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(Store::open(&c).is_ok(), "and it is a store from now on");
+        // Killed while sled wrote its settings, before its data file existed.
+        let other = cfg(&dir.path().join("b"));
+        std::fs::create_dir_all(&other.data_dir).unwrap();
+        std::fs::write(other.data_dir.join("conf"), b"abc").unwrap();
+        assert!(Store::open(&other).is_ok());
     }
 
     #[test]

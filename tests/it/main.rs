@@ -3,6 +3,7 @@
 mod bad_input;
 mod e2e;
 mod faults;
+mod kill;
 mod server;
 mod store_tools;
 mod util;

@@ -199,6 +199,12 @@ impl Daemon {
         None
     }
 
+    /// SIGKILL, and waits until the process is gone (its store lock with it).
+    pub fn kill(mut self) -> ExitStatus {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap()
+    }
+
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
     #[track_caller]
     pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
