@@ -170,6 +170,7 @@ fn one_pass_over_the_seed_site_stores_each_story_once() {
     }
     let again = export(&config, &dir.path().join("export2"));
     assert_eq!(again, lines, "a second pass changes nothing");
+    check_ok(&config);
 }
 
 #[test]
@@ -236,6 +237,7 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
         "restart fetched: {:#?}",
         s.server.log()
     );
+    check_ok(&config);
 }
 
 #[test]
