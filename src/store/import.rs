@@ -39,11 +39,9 @@ impl Store {
     /// Marks the store as being imported into (see [`IMPORTING`]); the store must be empty.
     pub fn begin_import(&self) -> Result<(), StoreError> {
         if let Some(held) = self.contents() {
-            return Err(StoreError::Record {
-                key: self.path.display().to_string(),
-                reason: format!(
-                    "not empty ({held}): import only goes into a new store; move the directory away or pass another --data-dir"
-                ),
+            return Err(StoreError::NotEmpty {
+                path: self.path.clone(),
+                held,
             });
         }
         self.schema.insert(IMPORTING, &[])?;

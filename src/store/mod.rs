@@ -112,6 +112,10 @@ pub enum StoreError {
         "store at {path} is damaged: {reason}. Restore it from an export into a new directory with `newsd import`, or move the directory away and keep it for inspection"
     )]
     Damaged { path: PathBuf, reason: String },
+    #[error(
+        "store at {path} is not empty ({held}): import only goes into a new store; move the directory away or pass another --data-dir"
+    )]
+    NotEmpty { path: PathBuf, held: String },
     #[error("store file {path}: {source}")]
     File {
         path: PathBuf,

@@ -58,12 +58,19 @@ pub struct CheckOptions<'a> {
 /// What `check` read, and what it found wrong.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CheckReport {
+    /// Article records that decode: what the operator expects to see stored.
     pub articles: u64,
+    /// Copies the records list (the counter is compared with it).
     pub duplicates: u64,
+    /// Entries of `urls`, aliases included: how many URLs are never fetched again.
     pub urls: u64,
+    /// Entries of `lsh`: the size of the dedup index.
     pub lsh_entries: u64,
+    /// Feed states kept.
     pub feeds: u64,
+    /// Pages remembered as permanently failed.
     pub rejects: u64,
+    /// The persisted seq counter: the next article's seq.
     pub next_seq: u64,
     /// Every broken invariant, in the order found.
     pub violations: Vec<Violation>,
