@@ -159,3 +159,110 @@ impl Store {
         self.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Known, StoreConfig};
+    use super::*;
+    use crate::article::{article_name, content_hash};
+
+    const TEXT: &str = "T\n\nBody.\n";
+
+    fn record(seq: u64, url: &str, copies: &[&str]) -> ArticleRecord {
+        let id = xxhash_rust::xxh3::xxh3_64(url.as_bytes());
+        ArticleRecord {
+            name: article_name(seq, id),
+            seq,
+            id: format!("{id:016x}"),
+            url: format!("{url}?from=feed"),
+            canonical_url: url.into(),
+            feed: None,
+            title: "T".into(),
+            author: None,
+            published: None,
+            site_name: None,
+            language: None,
+            fetched_at: String::new(),
+            words: 1,
+            content_hash: content_hash(TEXT),
+            duplicates: copies
+                .iter()
+                .map(|c| DuplicateRecord {
+                    url: (*c).into(),
+                    feed: None,
+                    similarity: 0.8,
+                    seen_at: String::new(),
+                    original: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Store {
+        Store::open(&StoreConfig {
+            data_dir: dir.join("db"),
+            cache_capacity_bytes: 1 << 20,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_import_keeps_names_seqs_and_copies_and_continues_the_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        store.begin_import().unwrap();
+        let a = record(0, "http://a.example/1", &["http://b.example/copy"]);
+        let b = record(7, "http://a.example/2", &[]);
+        store.import_article(&a, TEXT, b"1", &[1]).unwrap();
+        store.import_article(&b, TEXT, b"2", &[2]).unwrap();
+        // A seq or a canonical URL already taken is refused, and nothing of it is written.
+        let again = record(7, "http://a.example/3", &[]);
+        assert!(store.import_article(&again, TEXT, b"3", &[3]).is_err());
+        let taken = record(8, "http://a.example/1", &[]);
+        assert!(store.import_article(&taken, TEXT, b"3", &[3]).is_err());
+        store.finish_import().unwrap();
+        let stats = store.stats().unwrap();
+        assert_eq!(
+            (stats.articles, stats.duplicates, stats.next_seq),
+            (2, 1, 8)
+        );
+        assert_eq!(
+            store.known("http://b.example/copy").unwrap(),
+            Some(Known::Duplicate(a.name.clone()))
+        );
+        assert_eq!(
+            store.known("http://a.example/2?from=feed").unwrap(),
+            Some(Known::Stored(b.name.clone()))
+        );
+        assert_eq!(store.article(&b.name).unwrap().unwrap(), (b, TEXT.into()));
+        // A store that holds anything takes no import.
+        let err = store.begin_import().unwrap_err().to_string();
+        assert!(
+            err.contains("is not empty (2 articles, 1 copies, 4 URLs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_discarded_import_leaves_an_empty_store_that_takes_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        store.begin_import().unwrap();
+        let a = record(0, "http://a.example/1", &["http://b.example/copy"]);
+        store.import_article(&a, TEXT, b"1", &[1]).unwrap();
+        store.discard_import().unwrap();
+        assert_eq!(store.contents(), None);
+        let stats = store.stats().unwrap();
+        assert_eq!(
+            (stats.articles, stats.duplicates, stats.next_seq),
+            (0, 0, 0)
+        );
+        drop(store);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let store = open(dir.path());
+        store.begin_import().unwrap();
+        store.import_article(&a, TEXT, b"1", &[1]).unwrap();
+        store.finish_import().unwrap();
+        assert_eq!(store.stats().unwrap().articles, 1);
+    }
+}
