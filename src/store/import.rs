@@ -36,7 +36,8 @@ impl Store {
         (!held.is_empty()).then(|| held.join(", "))
     }
 
-    /// Marks the store as being imported into (see [`IMPORTING`]); the store must be empty.
+    /// Marks the store as being imported into (a store still marked when opened was left
+    /// half-imported, and is refused as damaged); the store must be empty.
     pub fn begin_import(&self) -> Result<(), StoreError> {
         if let Some(held) = self.contents() {
             return Err(StoreError::NotEmpty {
