@@ -11,6 +11,17 @@
 //! reader checks every article's name against its seq and id and its text against its content
 //! hash, and refuses a stream without its end line: a dropped connection or a daemon that
 //! stopped mid-way gives an error, never an export that looks complete.
+//!
+//! Reading an export directory back ([`read_dir`], for `newsd import`): the manifest carries
+//! no content hash (DESIGN §7 lists its fields), so each text is checked against what the
+//! manifest does say — the name is what seq and id make, the id is the XXH3 of the canonical
+//! URL, seqs increase, the text's first line is the title, its body has `words` words, and
+//! it ends with a newline; a truncated or swapped text fails one of them. The content hash is
+//! recomputed from the text (and compared when a manifest line carries one).
+//!
+//! What an export does not carry: feed poll state (validators, next poll, error streaks),
+//! rejected pages, and the URLs that led to an article besides its canonical and fetched
+//! URL (feed links, tracking variants) or to a copy besides the copy's canonical URL.
 
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
@@ -33,6 +44,14 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("export stream: {0}")]
     Stream(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Bad { path: String, reason: String },
 }
 
 /// One line of the export stream.
@@ -162,6 +181,137 @@ pub fn write_stream(
     w.flush()
 }
 
+/// The name becomes a file name: it must be exactly what seq and id make.
+fn name_problem(record: &ArticleRecord) -> Option<String> {
+    let id = u64::from_str_radix(&record.id, 16)
+        .ok()
+        .filter(|_| record.id.len() == 16);
+    (id.map(|id| article_name(record.seq, id)).as_ref() != Some(&record.name))
+        .then(|| format!("name {:?} does not match its seq and id", record.name))
+}
+
+/// Words of a stored text's body, counted as [`crate::model::CleanArticle::word_count`]
+/// counts its blocks (the body is those blocks separated by blank lines).
+fn body_words(text: &str) -> usize {
+    crate::model::split_text(text)
+        .1
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+/// Why `text` cannot be the stored text of `record`, if it cannot.
+fn text_problem(record: &ArticleRecord, text: &str) -> Option<String> {
+    let (title, _) = crate::model::split_text(text);
+    if title != record.title {
+        return Some(format!(
+            "its first line {title:?} is not the manifest's title {:?}",
+            record.title
+        ));
+    }
+    if !text.ends_with('\n') {
+        return Some("it does not end with a newline (truncated?)".into());
+    }
+    let words = body_words(text);
+    (words != record.words).then(|| {
+        format!(
+            "its body has {words} words, the manifest says {} (truncated or edited?)",
+            record.words
+        )
+    })
+}
+
+/// Reads the export directory `dir` in manifest order, checking every article (see the
+/// module docs) before handing it to `each` with its content hash filled in. The first
+/// problem ends the read, naming the file (and manifest line).
+pub fn read_dir(
+    dir: &Path,
+    mut each: impl FnMut(ArticleRecord, String) -> Result<(), ExportError>,
+) -> Result<usize, ExportError> {
+    let manifest = dir.join("manifest.jsonl");
+    let file = File::open(&manifest).map_err(|source| ExportError::Read {
+        path: manifest.clone(),
+        source,
+    })?;
+    let mut last_seq: Option<u64> = None;
+    let mut count = 0;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let at = format!("{}:{}", manifest.display(), i + 1);
+        let bad = |reason: String| ExportError::Bad {
+            path: at.clone(),
+            reason,
+        };
+        let line = line.map_err(|source| ExportError::Read {
+            path: manifest.clone(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut value: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        let Some(obj) = value.as_object_mut() else {
+            return Err(bad("not a JSON object".into()));
+        };
+        let listed_hash = obj.remove("content_hash");
+        let name = obj.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        // The name becomes a path: only the plain file names an export writes.
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(bad(format!("name {name:?} is not an article file name")));
+        }
+        let path = dir.join(name);
+        let text = std::fs::read(&path).map_err(|source| ExportError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(text).map_err(|_| ExportError::Bad {
+            path: path.display().to_string(),
+            reason: "not UTF-8".into(),
+        })?;
+        obj.insert("content_hash".into(), content_hash(&text).into());
+        let record: ArticleRecord =
+            serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        if let Some(listed) = listed_hash
+            && listed.as_str() != Some(&record.content_hash)
+        {
+            return Err(ExportError::Bad {
+                path: path.display().to_string(),
+                reason: format!("text does not match the manifest's content hash {listed}"),
+            });
+        }
+        if let Some(why) = name_problem(&record) {
+            return Err(bad(why));
+        }
+        let id = format!(
+            "{:016x}",
+            xxhash_rust::xxh3::xxh3_64(record.canonical_url.as_bytes())
+        );
+        if id != record.id {
+            return Err(bad(format!(
+                "id {} is not the hash of canonical_url {} ({id})",
+                record.id, record.canonical_url
+            )));
+        }
+        if last_seq.is_some_and(|last| record.seq <= last) {
+            return Err(bad(format!(
+                "seq {} does not follow seq {}",
+                record.seq,
+                last_seq.unwrap_or_default()
+            )));
+        }
+        last_seq = Some(record.seq);
+        if let Some(why) = text_problem(&record, &text) {
+            return Err(ExportError::Bad {
+                path: path.display().to_string(),
+                reason: why,
+            });
+        }
+        each(record, text)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 /// Reads an export stream into `dir` (the client's side), checking every article.
 pub fn read_stream(r: impl BufRead, dir: &mut ExportDir) -> Result<(), ExportError> {
     let bad = |n: usize, why: String| ExportError::Stream(format!("line {n}: {why}"));
@@ -178,13 +328,8 @@ pub fn read_stream(r: impl BufRead, dir: &mut ExportDir) -> Result<(), ExportErr
         let line = line.map_err(|e| bad(n, e.to_string()))?;
         match serde_json::from_str::<Line>(&line).map_err(|e| bad(n, e.to_string()))? {
             Line::Article { record, text } => {
-                // The name becomes a file name: it must be exactly what seq and id make.
-                let id = u64::from_str_radix(&record.id, 16).ok();
-                if id.map(|id| article_name(record.seq, id)).as_ref() != Some(&record.name) {
-                    return Err(bad(
-                        n,
-                        format!("name {:?} does not match its seq and id", record.name),
-                    ));
+                if let Some(why) = name_problem(&record) {
+                    return Err(bad(n, why));
                 }
                 if content_hash(&text) != record.content_hash {
                     return Err(bad(

@@ -48,7 +48,7 @@
 //! | [`dedup`] | fingerprints and the duplicate verdict | touch sled |
 //! | [`store`] | every sled access | decide duplicates |
 //! | [`metrics`] | counters and histograms, Prometheus text | do I/O |
-//! | [`export`] | the export directory and the export stream | touch sled (reads through [`store`]) |
+//! | [`export`] | the export directory (written, and read back for `import`) and the export stream | touch sled (reads through [`store`]) |
 
 pub mod article;
 // The one module that may print (Cargo.toml's [lints] deny it everywhere else).

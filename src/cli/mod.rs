@@ -1,9 +1,11 @@
 //! CLI: argument parsing and one function per command. `anyhow` lives here and in `main.rs`
 //! only; the library stages return typed errors.
 
+mod check;
 pub mod clean;
 pub mod dedup;
 mod health;
+mod import;
 mod inspect;
 pub(crate) mod output;
 
@@ -87,10 +89,47 @@ pub enum Command {
     },
     /// Ask the running daemon's admin endpoint: exit 0 when healthy (or ready), 1 otherwise
     Health(health::HealthArgs),
+    /// Check a stopped store (or a copy) against its invariants; exit 0, or 1 listing every
+    /// violation
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild a store from an export directory (manifest.jsonl + texts); the store must be
+    /// new or empty
+    Import {
+        /// The export directory (`newsd export --out DIR`)
+        dir: PathBuf,
+    },
 }
 
 /// Exit status for configuration problems (`validate`, and any command given a bad config).
 pub const EXIT_CONFIG: i32 = 2;
+
+/// Exit status for a damaged store: restarting cannot help (systemd's
+/// `RestartPreventExitStatus=` lists it), an operator must restore or move it away.
+pub const EXIT_DAMAGED: i32 = 3;
+
+/// The exit status for an error: its [`Exit`] code, [`EXIT_DAMAGED`] for a damaged store
+/// anywhere in its chain, else 1.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if let Some(x) = e.downcast_ref::<Exit>() {
+        return x.code;
+    }
+    let damaged = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::store::StoreError>(),
+            Some(crate::store::StoreError::Damaged { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::daemon::DaemonError>(),
+            Some(
+                crate::daemon::DaemonError::Store(crate::store::StoreError::Damaged { .. })
+                    | crate::daemon::DaemonError::StoreDamaged(_)
+            )
+        )
+    });
+    if damaged { EXIT_DAMAGED } else { 1 }
+}
 
 /// A failure that carries its exit status.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +245,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Feeds { json } => inspect::feeds(&cfg, *json),
         Command::Stats { json } => inspect::stats(&cfg, *json),
         Command::Health(args) => health::run(&cfg, args),
+        Command::Check { json } => check::run(&cfg, *json),
+        Command::Import { dir } => import::run(&cfg, dir),
     };
     match result {
         // The reader of the output went away (`newsd list | head -1`): it has what it wanted.

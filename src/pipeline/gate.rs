@@ -110,7 +110,10 @@ impl Gate {
     /// rate-limited the same way, ingest goes on.
     pub fn store_failed(&self, err: &StoreError, what: &'static str) {
         let error = err.to_string();
-        let is_io = matches!(err, StoreError::Sled(_) | StoreError::Closed { .. });
+        let is_io = matches!(
+            err,
+            StoreError::Sled(_) | StoreError::Closed { .. } | StoreError::File { .. }
+        );
         if is_io && self.pause(Cause::StoreFailed(error.clone())) {
             self.store.close();
             events::store_error(&self.metrics, &error, what, None);

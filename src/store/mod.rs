@@ -13,11 +13,42 @@
 //! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
-//! | `meta_schema` | `version`, `next_seq`, `duplicates` | u32 BE, u64 BE, u64 BE |
+//! | `meta_schema` | `version`, `next_seq`, `duplicates`; `import_incomplete` while `newsd import` runs | u32 BE, u64 BE, u64 BE; empty |
 //!
 //! Everything one article touches is written in ONE transaction, the seq counter included,
 //! so a crash can neither leave half an article nor reuse or skip a seq. The store does not
 //! interpret fingerprints: the dedup engine decides, the store keeps bytes.
+//!
+//! # Invariants
+//!
+//! What every store satisfies after any crash; `newsd check` ([`Store::check`], `check.rs`)
+//! verifies each and names a violation by its number here:
+//!
+//! 1. `meta_schema`: `version` is 4 bytes and at most [`SCHEMA_VERSION`]; `next_seq` and
+//!    `duplicates`, when present, are 8 bytes.
+//! 2. Every `meta` entry decodes as an [`ArticleRecord`] whose `name` is its key and is
+//!    `article_name(seq, id)`, with `seq < next_seq`.
+//! 3. Every article has its text in `articles`, UTF-8, hashing to the record's
+//!    `content_hash`; `articles` holds nothing else.
+//! 4. `by_seq` maps each article's seq to its name and holds nothing else (every key an
+//!    8-byte seq below `next_seq`, naming an article with that seq): seqs are unique.
+//! 5. `urls` maps each article's canonical URL to its name; every `urls` entry (aliases
+//!    included) leads to a stored article.
+//! 6. `sigs` holds a fingerprint for each article's seq, and nothing else; it decodes.
+//! 7. `lsh` holds `band ++ seq` for every band key of each article's fingerprint (as the
+//!    dedup engine computes them), and nothing else.
+//! 8. Every copy an article's record lists has its `dups` entry naming that article as
+//!    original; every `dups` entry (aliases included) decodes and names a stored original
+//!    whose record lists that copy's URL.
+//! 9. The `duplicates` counter equals the number of copies all records list.
+//! 10. Every `feeds` key is an http(s) URL and its value a [`FeedState`] that is sane: next
+//!     poll not absurdly far ahead, last poll and last success not in the future, no success
+//!     without a poll, an error streak exactly when there is a last error.
+//! 11. Every `rejects` entry decodes as a [`Reject`].
+//!
+//! Beyond what sled can tell, `open.rs` refuses a *damaged* store (sled's files incomplete,
+//! the schema version unreadable, or fewer articles than an earlier flush made durable) with
+//! [`StoreError::Damaged`] instead of opening it as an older or empty store.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -27,6 +58,12 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::schedule::FeedState;
+
+pub mod check;
+mod import;
+mod open;
+
+pub use open::{WATERMARK_FILE, Watermark};
 
 /// Version of the on-disk layout this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -80,6 +117,20 @@ pub enum StoreError {
     Closed { path: PathBuf },
     #[error("store record {key}: {reason}")]
     Record { key: String, reason: String },
+    #[error(
+        "store at {path} is damaged: {reason}. Restore it from an export into a new directory with `newsd import`, or move the directory away and keep it for inspection"
+    )]
+    Damaged { path: PathBuf, reason: String },
+    #[error(
+        "store at {path} is not empty ({held}): import only goes into a new store; move the directory away or pass another --data-dir"
+    )]
+    NotEmpty { path: PathBuf, held: String },
+    #[error("store file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -95,7 +146,9 @@ impl StoreError {
             )
         };
         match self {
-            StoreError::Corrupt { .. } | StoreError::NewerSchema { .. } => true,
+            StoreError::Corrupt { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::Damaged { .. } => true,
             StoreError::Open { source, .. } => sled_damage(source),
             StoreError::Sled(e) => sled_damage(e),
             _ => false,
@@ -184,7 +237,7 @@ pub struct Stats {
 /// The sled database and its trees. Held behind an `Arc` so that the store can drop them
 /// all at once (closing the database and stopping sled's flusher) after a write failure and
 /// open them again later, while an operation in progress keeps its own handle.
-struct Trees {
+pub(super) struct Trees {
     db: sled::Db,
     articles: sled::Tree,
     meta: sled::Tree,
@@ -199,8 +252,8 @@ struct Trees {
 }
 
 impl Trees {
-    fn open(cfg: &StoreConfig) -> Result<Trees, StoreError> {
-        let db = open_db(cfg)?;
+    pub(super) fn open(cfg: &StoreConfig) -> Result<Trees, StoreError> {
+        let db = open::open_db(cfg)?;
         let tree = |name: &str| db.open_tree(name);
         Ok(Trees {
             articles: tree("articles")?,
@@ -274,43 +327,8 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
 }
 
 impl Store {
-    /// Opens (or creates) the store, refusing a store written by a newer schema.
-    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
-        let path = cfg.data_dir.clone();
-        let trees = Trees::open(cfg)?;
-        match trees.schema.get(VERSION)? {
-            None => {
-                if !trees.by_seq.is_empty() {
-                    return Err(StoreError::Corrupt {
-                        path,
-                        reason: "articles present but no schema version".into(),
-                    });
-                }
-                trees
-                    .schema
-                    .insert(VERSION, &SCHEMA_VERSION.to_be_bytes())?;
-                trees.db.flush()?;
-            }
-            Some(v) => {
-                let found =
-                    u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                        path: path.clone(),
-                        reason: "schema version is not 4 bytes".into(),
-                    })?);
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema { path, found });
-                }
-            }
-        }
-        Ok(Store {
-            path,
-            cfg: cfg.clone(),
-            trees: RwLock::new(Some(Arc::new(trees))),
-        })
-    }
-
     /// The open database, or [`StoreError::Closed`] after a failure closed it.
-    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+    pub(super) fn t(&self) -> Result<Arc<Trees>, StoreError> {
         self.trees
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -336,25 +354,23 @@ impl Store {
             .is_some()
     }
 
-    /// Opens the database again after [`Store::close`] and proves it can write: a probe key
+    /// Opens the database again after [`Store::close`] — with every check of a first open,
+    /// so damage found now is [`StoreError::Damaged`] — and proves it can write: a probe key
     /// is written and flushed. On failure the store stays closed.
     pub fn reopen(&self) -> Result<(), StoreError> {
         self.close();
-        // sled may panic on files it cannot make sense of: that is damage, not a crash.
-        let opened = std::panic::catch_unwind(|| Trees::open(&self.cfg));
-        let trees = opened.unwrap_or_else(|_| {
-            Err(StoreError::Corrupt {
+        let fresh = Store::open(&self.cfg)?;
+        let trees = fresh
+            .trees
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| StoreError::Closed {
                 path: self.path.clone(),
-                reason: "sled panicked while opening it".into(),
-            })
-        })?;
-        let probe = || -> Result<(), StoreError> {
-            trees.schema.insert(PROBE, &now_millis().to_be_bytes())?;
-            trees.db.flush()?;
-            Ok(())
-        };
-        probe()?;
-        *self.trees.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(trees));
+            })?;
+        trees.schema.insert(PROBE, &now_millis().to_be_bytes())?;
+        trees.db.flush()?;
+        *self.trees.write().unwrap_or_else(|p| p.into_inner()) = Some(trees);
         Ok(())
     }
 
@@ -647,46 +663,16 @@ impl Store {
         })
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable, then records in the watermark what that was.
     pub fn flush(&self) -> Result<(), StoreError> {
         let t = self.t()?;
+        // Read before the flush: everything counted here is durable once it returns.
+        let mark = self.watermark()?;
         t.db.flush()?;
-        Ok(())
-    }
-}
-
-/// How long `open` waits for a lock held by a holder that is going away: sled's flusher
-/// thread keeps the directory locked for a moment after its `Db` is dropped, and a restarted
-/// daemon may start while the old process is still exiting.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn open_db(cfg: &StoreConfig) -> Result<sled::Db, StoreError> {
-    let path = &cfg.data_dir;
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(cfg.cache_capacity_bytes)
-            .flush_every_ms(Some(500))
-            .open();
-        match opened {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(io))
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("lock") =>
-            {
-                if std::time::Instant::now() >= deadline {
-                    return Err(StoreError::Locked { path: path.clone() });
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(source) => {
-                return Err(StoreError::Open {
-                    path: path.clone(),
-                    source,
-                });
-            }
-        }
+        open::write_watermark(&self.path, mark).map_err(|source| StoreError::File {
+            path: self.path.join(WATERMARK_FILE),
+            source,
+        })
     }
 }
 

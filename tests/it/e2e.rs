@@ -10,11 +10,12 @@ use crate::server::{Server, seed_dir};
 use crate::util::*;
 
 pub(crate) struct Seed {
-    pub server: Server,
-    pub manifest: Value,
-    pub feeds: Vec<String>,
+    pub(crate) server: Server,
+    pub(crate) manifest: Value,
+    pub(crate) feeds: Vec<String>,
 }
 
+/// The seed site served from 127.0.0.1, with its feed URLs.
 pub(crate) fn seed() -> Seed {
     let server = Server::start(&seed_dir().join("site"));
     let manifest: Value = serde_json::from_str(
@@ -35,7 +36,7 @@ pub(crate) fn seed() -> Seed {
 }
 
 impl Seed {
-    fn url_of(&self, path: &str) -> String {
+    pub(crate) fn url_of(&self, path: &str) -> String {
         self.server.url(path)
     }
 }
@@ -170,6 +171,7 @@ fn one_pass_over_the_seed_site_stores_each_story_once() {
     }
     let again = export(&config, &dir.path().join("export2"));
     assert_eq!(again, lines, "a second pass changes nothing");
+    check_ok(&config);
 }
 
 #[test]
@@ -236,6 +238,7 @@ fn the_daemon_drains_on_sigterm_and_a_restart_refetches_nothing() {
         "restart fetched: {:#?}",
         s.server.log()
     );
+    check_ok(&config);
 }
 
 #[test]

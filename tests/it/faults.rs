@@ -151,6 +151,7 @@ fn a_5xx_storm_backs_off_exponentially_and_recovers_on_the_first_200() {
     assert_eq!(st["error_streak"], 0);
     assert_eq!(st["status"], "ok");
     assert_eq!(stored(&config), 1);
+    check_ok(&config);
 }
 
 #[test]
@@ -225,6 +226,7 @@ fn a_reset_mid_body_stores_nothing_and_the_item_is_retried() {
     assert_ok(&newsd(&config, &["once"]));
     assert!(!s.log()[0].headers.contains_key("if-none-match"));
     assert_eq!(stored(&config), 1);
+    check_ok(&config);
 }
 
 #[test]
@@ -432,6 +434,7 @@ fn gone_feeds_are_disabled_and_not_polled_again() {
     assert_ok(&newsd(&config, &["once"]));
     assert_eq!(s.hits("/gone.xml"), 0);
     assert_eq!(s.hits("/feeds/digest.json"), 1);
+    check_ok(&config);
 }
 
 #[test]

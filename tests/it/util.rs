@@ -204,10 +204,25 @@ impl Daemon {
         PathBuf::from(path.unwrap_or_else(|| panic!("no path in {line}")))
     }
 
-    /// SIGKILL: the daemon gets no chance to clean up.
-    pub fn kill(mut self) {
+    /// Waits (`within` at most) for the daemon to exit by itself; None if it still runs.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.seen.push(l);
+                }
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// SIGKILL, and waits until the process is gone (its store lock with it).
+    pub fn kill(mut self) -> ExitStatus {
         self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.child.wait().unwrap()
     }
 
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
@@ -263,4 +278,32 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_string())
+}
+
+/// Every file under `dir` (relative path → bytes), to compare directories byte for byte.
+pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// `newsd check` on the store of `config`: asserts it passes, returns its report line.
+#[track_caller]
+pub fn check_ok(config: &Path) -> String {
+    let out = newsd(config, &["check"]);
+    assert_ok(&out);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(report.trim_end().ends_with(": ok"), "{report}");
+    report
 }
