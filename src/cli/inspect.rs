@@ -114,11 +114,29 @@ pub fn show(cfg: &Config, name_or_url: &str, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
+/// `newsd feeds`: every listed feed's health, in list order; `failing` keeps only the
+/// feeds whose last poll failed (or that are disabled).
+pub fn feeds(cfg: &Config, json: bool, failing: bool) -> anyhow::Result<()> {
     let store = open(cfg)?;
     let (listed, _) = cfg.load_feeds();
     let states: std::collections::HashMap<String, _> = store.feed_states()?.into_iter().collect();
+    let now = chrono::Utc::now();
     let mut w = super::output::stdout();
+    if !json {
+        writeln!(
+            w,
+            "{:<8} {:>6} {:<13} {:<13} {:>6} {:>6} {:>5} {:>5}  {:<40} FEED",
+            "STATUS",
+            "STREAK",
+            "LAST SUCCESS",
+            "NEXT POLL",
+            "STORED",
+            "COPIES",
+            "REJ",
+            "EMPTY",
+            "LAST ERROR"
+        )?;
+    }
     for spec in &listed {
         let state = states.get(spec.url.as_str()).cloned().unwrap_or_default();
         let status = if state.disabled.is_some() {
@@ -130,34 +148,77 @@ pub fn feeds(cfg: &Config, json: bool) -> anyhow::Result<()> {
         } else {
             "new"
         };
+        if failing && !matches!(status, "failing" | "disabled") {
+            continue;
+        }
+        let seen = state.articles + state.copies;
+        let rate = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
         if json {
             let mut v = serde_json::to_value(&state)?;
             v["url"] = spec.url.as_str().into();
             v["status"] = status.into();
             v["listed_in"] = spec.origin.clone().into();
+            v["duplicate_rate"] = rate(state.copies, seen).into();
+            v["empty_rate"] = rate(state.empty, seen + state.rejected).into();
             serde_json::to_writer(&mut w, &v)?;
             writeln!(w)?;
         } else {
-            let next = state
-                .next_poll
-                .map_or("now".to_string(), |t| t.to_rfc3339());
+            let error = match (&state.disabled, &state.last_error) {
+                (Some(d), _) => d.clone(),
+                (None, Some(e)) => format!(
+                    "{}: {}",
+                    state.last_error_kind.as_deref().unwrap_or("error"),
+                    e
+                ),
+                _ => String::new(),
+            };
             writeln!(
                 w,
-                "{:<8} {:>5} articles  next {}  {}{}",
+                "{:<8} {:>6} {:<13} {:<13} {:>6} {:>6} {:>5} {:>5}  {:<40} {}",
                 status,
+                state.error_streak,
+                state.last_success.map_or("never".into(), |t| ago(now - t)),
+                match (&state.disabled, state.next_poll) {
+                    (Some(_), _) => "never".into(),
+                    (None, Some(t)) if t > now => format!("in {}", span(t - now)),
+                    _ => "now".into(),
+                },
                 state.articles,
-                next,
-                spec.url,
-                match (&state.disabled, &state.last_error) {
-                    (Some(d), _) => format!("  ({d})"),
-                    (None, Some(e)) => format!("  ({} failures: {e})", state.error_streak),
-                    _ => String::new(),
-                }
+                state.copies,
+                state.rejected,
+                state.empty,
+                clip(&error, 40),
+                spec.url
             )?;
         }
     }
     w.flush()?;
     Ok(())
+}
+
+/// "5m ago", "3h ago", "2d ago".
+fn ago(d: chrono::Duration) -> String {
+    format!("{} ago", span(d))
+}
+
+fn span(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// At most `n` characters, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
 }
 
 pub fn stats(cfg: &Config, json: bool) -> anyhow::Result<()> {

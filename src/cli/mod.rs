@@ -77,10 +77,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List feeds and their poll state
+    /// Every listed feed's health: status, error streak, last success, next poll, stored,
+    /// copies, rejected and empty pages, last error and its kind
     Feeds {
         #[arg(long)]
         json: bool,
+        /// Only the feeds whose last poll failed (and disabled ones)
+        #[arg(long)]
+        failing: bool,
     },
     /// Store counts
     Stats {
@@ -242,7 +246,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Export { out } => inspect::export(&cfg, out),
         Command::List { json } => inspect::list(&cfg, *json),
         Command::Show { name_or_url, json } => inspect::show(&cfg, name_or_url, *json),
-        Command::Feeds { json } => inspect::feeds(&cfg, *json),
+        Command::Feeds { json, failing } => inspect::feeds(&cfg, *json, *failing),
         Command::Stats { json } => inspect::stats(&cfg, *json),
         Command::Health(args) => health::run(&cfg, args),
         Command::Check { json } => check::run(&cfg, *json),

@@ -177,12 +177,61 @@ fn bad_feeds_and_pages_are_reported_and_the_rest_carries_on() {
             std::fs::read(dir.path().join("after").join(name)).unwrap()
         );
     }
-    // Feed states show the failures for operators.
-    let feeds_out = newsd(&config, &["feeds", "--json"]);
+    // The health view shows exactly the failing feeds, each with the kind of its error …
+    let feeds_out = newsd(&config, &["feeds", "--failing", "--json"]);
     assert_ok(&feeds_out);
-    let failing = String::from_utf8_lossy(&feeds_out.stdout)
+    let failing: Vec<Value> = String::from_utf8_lossy(&feeds_out.stdout)
         .lines()
-        .filter(|l| l.contains("\"failing\""))
-        .count();
-    assert_eq!(failing, 3);
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<(String, String)> = failing
+        .iter()
+        .map(|f| {
+            let url = f["url"].as_str().unwrap();
+            let path = url.trim_start_matches(&server.base()).to_string();
+            (
+                path,
+                f["last_error_kind"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("/bad/html-feed".to_string(), "parse".to_string()),
+            ("/bad/garbage".to_string(), "parse".to_string()),
+            ("/bad/missing".to_string(), "http_status".to_string()),
+        ]
+    );
+    assert!(
+        failing
+            .iter()
+            .all(|f| f["status"] == "failing" && f["error_streak"] == 1)
+    );
+    // … and a healthy feed's page counts: the image and the empty page were rejected, the
+    // empty one for having no text.
+    let all = newsd(&config, &["feeds", "--json"]);
+    let mixed: Value = String::from_utf8_lossy(&all.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|f| f["url"].as_str().unwrap().ends_with("/bad/mixed.xml"))
+        .unwrap();
+    assert_eq!(mixed["status"], "ok");
+    assert_eq!(
+        (mixed["rejected"].as_u64(), mixed["empty"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // The table has one row per failing feed under its header.
+    let table = newsd(&config, &["feeds", "--failing"]);
+    let text = String::from_utf8_lossy(&table.stdout).into_owned();
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[0].starts_with("STATUS") && rows[0].ends_with("FEED"),
+        "{text}"
+    );
+    assert_eq!(rows.len(), 4, "{text}");
+    assert!(
+        rows[3].contains("http_status") && rows[3].ends_with("/bad/missing"),
+        "{text}"
+    );
 }
