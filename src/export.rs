@@ -79,6 +79,8 @@ pub struct ExportDir {
     manifest_tmp: PathBuf,
     manifest: BufWriter<File>,
     count: usize,
+    /// Told of every article written (progress), if anyone asked.
+    on_added: Option<Box<dyn FnMut() + Send>>,
 }
 
 /// `r`, with an error naming the file written.
@@ -107,7 +109,13 @@ impl ExportDir {
             manifest_tmp,
             manifest: BufWriter::new(file),
             count: 0,
+            on_added: None,
         })
+    }
+
+    /// Calls `f` after each article is written (the CLI's progress line).
+    pub fn on_added(&mut self, f: impl FnMut() + Send + 'static) {
+        self.on_added = Some(Box::new(f));
     }
 
     /// Writes one article and its manifest line (the record without its content hash).
@@ -126,6 +134,9 @@ impl ExportDir {
             .and_then(|()| manifest.write_all(b"\n"));
         written(&self.manifest_tmp, r)?;
         self.count += 1;
+        if let Some(f) = &mut self.on_added {
+            f();
+        }
         Ok(())
     }
 

@@ -16,7 +16,7 @@
 //! batch always runs to the end. Progress is shown on stderr only when stderr is a terminal; a
 //! summary line (pages, errors, pages per CPU-second) always ends the run.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -192,9 +192,10 @@ fn batch(
             .with_context(|| format!("creating {}", timings_path.display()))?,
     );
     writeln!(timings, "id,seconds,cpu_seconds,status")?;
-    let tty = std::io::stderr().is_terminal();
+    let mut bar =
+        super::progress::Progress::start("clean --batch", "pages", Some(pages.len() as u64));
     let (mut errors, mut cpu_total) = (0usize, Duration::ZERO);
-    for (n, (id, path)) in pages.iter().enumerate() {
+    for (id, path) in &pages {
         let (text, wall, cpu, status) = match read_page(path) {
             Err(e) => (
                 String::new(),
@@ -228,14 +229,10 @@ fn batch(
             wall.as_secs_f64(),
             cpu.as_secs_f64()
         )?;
-        if tty {
-            super::output::status(format_args!("\r\x1b[K{}/{} {id}", n + 1, pages.len()));
-        }
+        bar.add(1);
     }
     timings.flush()?;
-    if tty {
-        super::output::status(format_args!("\r\x1b[K"));
-    }
+    bar.finish();
     let rate = if cpu_total.is_zero() {
         0.0
     } else {

@@ -58,7 +58,10 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
     let mut out = super::output::stdout();
     let (mut buf, mut old_buf) = (Vec::new(), Vec::new());
     let (mut duplicates, mut checked, mut templates) = (0usize, 0usize, 0usize);
+    let mut bar =
+        super::progress::Progress::start("newsd dedup", "articles", Some(paths.len() as u64));
     for (path, id) in paths.iter().zip(&ids) {
+        bar.add(1);
         let (title, body) = read_article(path, &mut buf)?;
         let fp = engine.fingerprint(title, body);
         // The template check reads the original's file again, for the few pairs whose
@@ -99,6 +102,7 @@ pub fn run(args: &DedupArgs, cfg: &DedupConfig) -> anyhow::Result<()> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    bar.finish();
     let cpu = cpu_seconds() - cpu_start;
 
     let n = paths.len();

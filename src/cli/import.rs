@@ -49,6 +49,8 @@ pub fn run(cfg: &Config, dir: &Path) -> anyhow::Result<()> {
     store.begin_import()?;
     // Pass 2: write, one transaction per article.
     let mut n = 0;
+    let mut bar =
+        super::progress::Progress::start("newsd import", "articles", Some(hashes.len() as u64));
     let written = crate::export::read_dir(dir, |record, text| {
         if hashes.get(n) != Some(&xxh3_64(text.as_bytes())) {
             return Err(ExportError::Bad {
@@ -65,8 +67,10 @@ pub fn run(cfg: &Config, dir: &Path) -> anyhow::Result<()> {
             &engine.band_keys(&fingerprint),
         )?;
         n += 1;
+        bar.add(1);
         Ok(())
     });
+    bar.finish();
     match written {
         Ok(count) if count == validated => store.finish_import()?,
         result => {
@@ -89,14 +93,17 @@ pub fn run(cfg: &Config, dir: &Path) -> anyhow::Result<()> {
         }
     }
     let stats = store.stats()?;
-    eprintln!(
+    if super::progress::quiet() {
+        return Ok(());
+    }
+    super::output::status(format_args!(
         "newsd import: {validated} articles and {} copies from {} into {} (next seq {}) in {:.1} s",
         stats.duplicates,
         dir.display(),
         cfg.store.data_dir.display(),
         stats.next_seq,
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(())
 }
 

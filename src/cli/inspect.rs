@@ -31,19 +31,41 @@ pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
     require_store(cfg)?;
     super::ensure_dir(out)?;
     let mut dir = ExportDir::create(out)?;
+    let bar = std::sync::Arc::new(std::sync::Mutex::new(None::<super::progress::Progress>));
+    let b = bar.clone();
+    dir.on_added(move || {
+        if let Some(p) = b.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            p.add(1);
+        }
+    });
+    let start =
+        |total: Option<u64>| {
+            *bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(
+                super::progress::Progress::start("newsd export", "articles", total),
+            );
+        };
     match Store::open(&cfg.store) {
-        Ok(store) => crate::export::from_store(&store, &mut dir)?,
+        Ok(store) => {
+            start(Some(store.stats()?.articles));
+            crate::export::from_store(&store, &mut dir)?;
+        }
         Err(locked @ StoreError::Locked { .. }) => {
+            start(None);
             crate::daemon::control::export_from_daemon(&cfg.store.data_dir, &mut dir)
                 .with_context(|| format!("{locked}; exporting through the daemon failed"))?;
         }
         Err(e) => return Err(e.into()),
     }
     let n = dir.finish()?;
-    super::output::status(format_args!(
-        "newsd export: {n} articles to {}\n",
-        out.display()
-    ));
+    if let Some(p) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish();
+    }
+    if !super::progress::quiet() {
+        super::output::status(format_args!(
+            "newsd export: {n} articles to {}\n",
+            out.display()
+        ));
+    }
     Ok(())
 }
 

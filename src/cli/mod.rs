@@ -8,6 +8,7 @@ mod health;
 mod import;
 mod inspect;
 pub(crate) mod output;
+mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ pub struct Cli {
     /// Log level or tracing filter (overrides log.level)
     #[arg(long, global = true, env = "NEWSD_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
+    /// No progress lines or summaries on stderr (errors and logs still go there)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -229,6 +233,7 @@ pub fn init_logging(format: LogFormat, level: &str) {
 
 /// Runs the parsed command.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
+    progress::set_quiet(cli.quiet);
     let cfg = cli.load_config()?;
     // One-shot tools keep quiet unless asked; the daemon logs at the configured level.
     let quiet =
@@ -279,7 +284,14 @@ async fn once(cfg: Config, json: bool) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     crate::daemon::spawn_signal_handlers(shutdown.clone(), Arc::new(tokio::sync::Notify::new()))
         .context("cannot install signal handlers")?;
-    let report = crate::daemon::once(cfg, shutdown).await?;
+    let (feeds, _) = cfg.load_feeds();
+    let mut bar = progress::Progress::start("newsd once", "feeds", Some(feeds.len() as u64));
+    let report = crate::daemon::once(cfg, shutdown, |_| bar.add(1)).await;
+    bar.finish();
+    let report = report?;
+    if progress::quiet() {
+        return Ok(());
+    }
     if json {
         output::status(format_args!("{}\n", serde_json::to_string(&report)?));
     } else {

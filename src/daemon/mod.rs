@@ -175,7 +175,12 @@ impl Services {
 /// is the original — is reproducible; pages within a feed are fetched concurrently. A store
 /// that fails (or free disk below the watermark) ends the pass with an error after the
 /// current feed: nothing already stored is lost, and the next pass resumes.
-pub async fn once(cfg: Config, shutdown: CancellationToken) -> Result<Report, DaemonError> {
+/// `on_feed` is called with each feed's counts as it is done (the CLI's progress line).
+pub async fn once(
+    cfg: Config,
+    shutdown: CancellationToken,
+    mut on_feed: impl FnMut(&Report),
+) -> Result<Report, DaemonError> {
     let (feeds, problems) = cfg.load_feeds();
     for p in &problems {
         warn!(event = "feed_list_error", error = %p);
@@ -210,7 +215,10 @@ pub async fn once(cfg: Config, shutdown: CancellationToken) -> Result<Report, Da
             }
         }
         tokio::select! {
-            done = services.pipeline.poll(spec) => report.add(&done.report),
+            done = services.pipeline.poll(spec) => {
+                report.add(&done.report);
+                on_feed(&done.report);
+            }
             _ = shutdown.cancelled() => break,
         }
     }
