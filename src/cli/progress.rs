@@ -74,8 +74,12 @@ impl Progress {
             total,
             done: 0,
             started: now,
-            // The first item draws at once, so even a short run shows its line.
-            last_drawn: now.checked_sub(PLAIN_EVERY).unwrap_or(now),
+            // On a terminal the first item draws at once, so even a short run shows its
+            // line; plain lines start after a period (a short run writes only its last line).
+            last_drawn: match mode {
+                Mode::Terminal => now.checked_sub(PLAIN_EVERY).unwrap_or(now),
+                _ => now,
+            },
         }
     }
 
