@@ -28,8 +28,8 @@ pub enum Due {
 enum Slot {
     /// Waiting in the queue under this key.
     Queued((Instant, u64)),
-    /// Dispatched at this instant, not yet completed.
-    InFlight(Instant),
+    /// Dispatched, not yet completed (its dispatch time is in `in_flight`).
+    InFlight,
     Disabled,
 }
 
@@ -54,6 +54,9 @@ pub struct Scheduler {
     failing_hosts: HashMap<String, usize>,
     /// Failing feeds per error kind (for the `newsd_failing_feeds` gauge).
     failing_kinds: [u64; ERROR_KINDS],
+    /// Dispatch time of each in-flight feed (at most `daemon.max_concurrent_feeds`), so the
+    /// oldest is found without walking every feed.
+    in_flight: HashMap<Url, Instant>,
 }
 
 impl Scheduler {
@@ -73,7 +76,7 @@ impl Scheduler {
             .cloned()
             .collect();
         for url in gone {
-            let in_flight = matches!(self.feeds[&url].slot, Slot::InFlight(_));
+            let in_flight = matches!(self.feeds[&url].slot, Slot::InFlight);
             if in_flight {
                 if let Some(e) = self.feeds.get_mut(&url) {
                     e.removed = true;
@@ -143,13 +146,16 @@ impl Scheduler {
         }
         let (_, url) = self.queue.pop_first()?;
         let e = self.feeds.get_mut(&url)?;
-        e.slot = Slot::InFlight(now);
-        Some(e.spec.clone())
+        e.slot = Slot::InFlight;
+        let spec = e.spec.clone();
+        self.in_flight.insert(url, now);
+        Some(spec)
     }
 
     /// A poll of `url` ended: it is due again per `due`, and `failure` says how the feed itself
     /// failed, if it did.
     pub fn complete(&mut self, url: &Url, due: Due, failure: Option<ErrorKind>) {
+        self.in_flight.remove(url);
         let Some(e) = self.feeds.get(url) else {
             return;
         };
@@ -173,7 +179,7 @@ impl Scheduler {
         let waiting: Vec<(Url, Due)> = self
             .feeds
             .iter()
-            .filter(|(_, e)| !matches!(e.slot, Slot::InFlight(_)))
+            .filter(|(_, e)| !matches!(e.slot, Slot::InFlight))
             .map(|(u, e)| (u.clone(), due(&e.spec)))
             .collect();
         for (url, d) in waiting {
@@ -224,10 +230,7 @@ impl Scheduler {
 
     /// Dispatch time of every in-flight poll (at most `daemon.max_concurrent_feeds`).
     pub fn in_flight(&self) -> impl Iterator<Item = Instant> + '_ {
-        self.feeds.values().filter_map(|e| match e.slot {
-            Slot::InFlight(t) => Some(t),
-            _ => None,
-        })
+        self.in_flight.values().copied()
     }
 
     /// Hosts whose feeds' last poll failed.
