@@ -172,6 +172,7 @@ fn memory_fds_and_threads_plateau_over_hundreds_of_feeds() {
     let errors = gauge("newsd_feed_polls_total{result=\"error\"}");
     let (exit, log) = daemon.stop();
     assert!(exit.success());
+    check_ok(&config);
     assert!(
         !log.iter()
             .any(|l| l.contains("\"panic") || l.contains("poll_crashed")),

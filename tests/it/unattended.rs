@@ -192,6 +192,7 @@ fn a_full_disk_pauses_ingest_with_one_error_and_it_resumes_when_space_returns() 
     // once, both copies recorded once, seqs dense (the daemon polled the feeds concurrently,
     // so their order is not the seed's).
     assert_ok(&newsd(&config, &["once"]));
+    check_ok(&config);
     let out = dir.path().join("export");
     let lines = export(&config, &out);
     assert_seed_texts(&s, &out, &lines);
