@@ -39,6 +39,30 @@ const FETCH_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 /// Upper bounds of the extraction time buckets, in seconds.
 const EXTRACT_BUCKETS: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
+/// A label enum: its values, in output order.
+trait LabelValue: Copy + 'static {
+    fn all() -> &'static [Self];
+    fn value(self) -> &'static str;
+}
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes a family with one series per value of the label `key`.
+fn labeled<L: LabelValue>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    key: &str,
+    value: impl Fn(L) -> u64,
+) {
+    family(out, name, kind, help);
+    for &l in L::all() {
+        let _ = writeln!(out, "{name}{{{key}=\"{}\"}} {}", l.value(), value(l));
+    }
+}
+
 /// Declares a label enum: its variants, their label values, and `ALL` in output order.
 macro_rules! label_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
@@ -56,6 +80,15 @@ macro_rules! label_enum {
             /// The variant with this label value.
             pub fn from_label(label: &str) -> Option<$name> {
                 match label { $($label => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl LabelValue for $name {
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+            fn value(self) -> &'static str {
+                self.label()
             }
         }
     };
@@ -227,17 +260,17 @@ impl Metrics {
     /// Prometheus text exposition of every series, families in a fixed order.
     pub fn render(&self, process: &Process) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
-        family("newsd_build_info", "gauge", "Build of this process.");
-        let mut lines = String::new();
+        family(
+            &mut out,
+            "newsd_build_info",
+            "gauge",
+            "Build of this process.",
+        );
         let _ = writeln!(
-            lines,
+            out,
             "newsd_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
         );
-        out.push_str(&std::mem::take(&mut lines));
         let simple = |out: &mut String, name: &str, kind: &str, help: &str, v: String| {
             let _ = writeln!(
                 out,
@@ -276,21 +309,21 @@ impl Metrics {
             "Feeds in the loaded feed lists.",
             self.feeds.get().to_string(),
         );
-        let _ = writeln!(
-            out,
-            "# HELP newsd_feed_polls_total Feed polls by result (ok, not_modified, error).\n# TYPE newsd_feed_polls_total counter"
+        labeled(
+            &mut out,
+            (
+                "newsd_feed_polls_total",
+                "counter",
+                "Feed polls by result (ok, not_modified, error).",
+            ),
+            "result",
+            |r: PollResult| self.polls[r as usize].get(),
         );
-        for r in PollResult::ALL {
-            let _ = writeln!(
-                out,
-                "newsd_feed_polls_total{{result=\"{}\"}} {}",
-                r.label(),
-                self.polls[*r as usize].get()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP newsd_fetch_errors_total Failed fetches by target (feed, page) and error kind.\n# TYPE newsd_fetch_errors_total counter"
+        family(
+            &mut out,
+            "newsd_fetch_errors_total",
+            "counter",
+            "Failed fetches by target (feed, page) and error kind.",
         );
         for t in Target::ALL {
             for k in ErrorKind::ALL {
@@ -332,18 +365,16 @@ impl Metrics {
         ] {
             simple(&mut out, name, "counter", help, cell.get().to_string());
         }
-        let _ = writeln!(
-            out,
-            "# HELP newsd_extract_failures_total Pages the extractor could not turn into an article, by reason.\n# TYPE newsd_extract_failures_total counter"
+        labeled(
+            &mut out,
+            (
+                "newsd_extract_failures_total",
+                "counter",
+                "Pages the extractor could not turn into an article, by reason.",
+            ),
+            "reason",
+            |f: ExtractFailure| self.extract_failures[f as usize].get(),
         );
-        for f in ExtractFailure::ALL {
-            let _ = writeln!(
-                out,
-                "newsd_extract_failures_total{{reason=\"{}\"}} {}",
-                f.label(),
-                self.extract_failures[*f as usize].get()
-            );
-        }
         simple(
             &mut out,
             "newsd_ingest_paused",
@@ -351,33 +382,31 @@ impl Metrics {
             "1 while ingest is paused: the store is failing or free disk is below store.min_free_bytes.",
             self.ingest_paused.get().to_string(),
         );
-        let _ = writeln!(
-            out,
-            "# HELP newsd_polls_abandoned_total Feed polls that did not end normally, by reason (panic, timeout).\n# TYPE newsd_polls_abandoned_total counter"
+        labeled(
+            &mut out,
+            (
+                "newsd_polls_abandoned_total",
+                "counter",
+                "Feed polls that did not end normally, by reason (panic, timeout).",
+            ),
+            "reason",
+            |a: Abandon| self.polls_abandoned[a as usize].get(),
         );
-        for a in Abandon::ALL {
-            let _ = writeln!(
-                out,
-                "newsd_polls_abandoned_total{{reason=\"{}\"}} {}",
-                a.label(),
-                self.polls_abandoned[*a as usize].get()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP newsd_failing_feeds Feeds whose last poll failed, by error kind.\n# TYPE newsd_failing_feeds gauge"
+        labeled(
+            &mut out,
+            (
+                "newsd_failing_feeds",
+                "gauge",
+                "Feeds whose last poll failed, by error kind.",
+            ),
+            "kind",
+            |k: ErrorKind| self.failing_feeds[k as usize].get(),
         );
-        for k in ErrorKind::ALL {
-            let _ = writeln!(
-                out,
-                "newsd_failing_feeds{{kind=\"{}\"}} {}",
-                k.label(),
-                self.failing_feeds[*k as usize].get()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP newsd_fetch_duration_seconds Time to fetch a feed or page, including waiting for the host's turn.\n# TYPE newsd_fetch_duration_seconds histogram"
+        family(
+            &mut out,
+            "newsd_fetch_duration_seconds",
+            "histogram",
+            "Time to fetch a feed or page, including waiting for the host's turn.",
         );
         for t in Target::ALL {
             let label = format!("target=\"{}\",", t.label());
@@ -389,9 +418,11 @@ impl Metrics {
                 &self.fetch_duration[*t as usize],
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP newsd_extract_duration_seconds Time to decode, extract and fingerprint one page.\n# TYPE newsd_extract_duration_seconds histogram"
+        family(
+            &mut out,
+            "newsd_extract_duration_seconds",
+            "histogram",
+            "Time to decode, extract and fingerprint one page.",
         );
         render_histogram(
             &mut out,
