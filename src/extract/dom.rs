@@ -9,7 +9,7 @@
 use scraper::{ElementRef, Html, Node as HtmlNode};
 
 /// Element kinds the heuristics distinguish; everything else is `Inline` or `Block`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tag {
     Text,
     Html,

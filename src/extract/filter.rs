@@ -7,6 +7,7 @@
 //! donation, because prompts are short and prose is not.
 
 use super::content::{Kind, RawBlock};
+use super::memory::HostView;
 use super::meta::Meta;
 use super::{Removal, RemovalReason as R};
 
@@ -502,16 +503,36 @@ const FAMILIES: &[Family] = &[
 /// any headline).
 const LONGEST_RULE: usize = 60;
 
-/// Filters the raw blocks; returns the kept text blocks and an author name found in a byline.
+/// What the filter kept.
+pub struct Cleaned {
+    /// The article's text blocks.
+    pub blocks: Vec<String>,
+    /// Per kept block: whether it may feed a dedup fingerprint (false for blocks the site
+    /// memory knows as recurring on the host, which two different articles may share).
+    pub fingerprint: Vec<bool>,
+    /// An author name found in a byline the filter removed.
+    pub byline_author: Option<String>,
+}
+
+/// Filters the raw blocks; `site` is the host's memory, whose chrome blocks go.
 pub fn clean_blocks(
     raw: Vec<RawBlock>,
     title: &str,
     meta: &Meta,
+    site: Option<&HostView>,
     mut explain: Option<&mut Vec<Removal>>,
-) -> (Vec<String>, Option<String>) {
+) -> Cleaned {
     let title_key = key(title);
     let author_key = meta.author.as_deref().map(key).filter(|k| !k.is_empty());
-    let mut kept: Vec<(String, Kind)> = Vec::with_capacity(raw.len());
+    // The memory names furniture around an article; a page it would leave without prose (an
+    // article re-published word for word, a template page) is judged on its own.
+    let site = site.filter(|s| {
+        !s.is_empty()
+            && raw
+                .iter()
+                .any(|b| b.text.len() >= 80 && s.chrome(b.shape).is_none())
+    });
+    let mut kept: Vec<(String, Kind, u64)> = Vec::with_capacity(raw.len());
     let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut byline_author = None;
     let mut prose_seen = false;
@@ -528,16 +549,22 @@ pub fn clean_blocks(
         let verdict = if stopped {
             Some(R::Related)
         } else {
-            classify(b, pos, &title_key, author_key.as_deref()).or_else(|| {
-                // A second copy of a whole paragraph (teaser repeated below, summary box).
-                (b.text.len() > 80 && !seen_long.insert(b.text.as_str())).then_some(R::Duplicate)
-            })
+            classify(b, pos, &title_key, author_key.as_deref())
+                .or_else(|| {
+                    let (seen, pages) = site?.chrome(b.shape)?;
+                    Some(R::SiteMemory { seen, pages })
+                })
+                .or_else(|| {
+                    // A second copy of a whole paragraph (teaser repeated below, summary box).
+                    (b.text.len() > 80 && !seen_long.insert(b.text.as_str()))
+                        .then_some(R::Duplicate)
+                })
         };
         if verdict.is_none() && b.text.len() >= 200 {
             prose_seen = true;
         }
         match verdict {
-            None => kept.push((b.text.clone(), b.kind)),
+            None => kept.push((b.text.clone(), b.kind, b.shape)),
             Some(reason) => {
                 if reason == R::Byline && byline_author.is_none() {
                     byline_author = author_from_byline(&b.text);
@@ -555,9 +582,9 @@ pub fn clean_blocks(
     // comments), not article text.
     while kept
         .last()
-        .is_some_and(|(_, k)| matches!(k, Kind::Heading(_)))
+        .is_some_and(|(_, k, _)| matches!(k, Kind::Heading(_)))
     {
-        if let Some((text, _)) = kept.pop()
+        if let Some((text, _, _)) = kept.pop()
             && let Some(out) = explain.as_deref_mut()
         {
             out.push(Removal {
@@ -566,7 +593,15 @@ pub fn clean_blocks(
             });
         }
     }
-    (kept.into_iter().map(|(t, _)| t).collect(), byline_author)
+    let fingerprint = kept
+        .iter()
+        .map(|(_, _, shape)| !site.is_some_and(|s| s.recurring(*shape)))
+        .collect();
+    Cleaned {
+        blocks: kept.into_iter().map(|(t, _, _)| t).collect(),
+        fingerprint,
+        byline_author,
+    }
 }
 
 /// Headings that open what follows an article: related links, author boxes, comments. Once
@@ -1468,21 +1503,24 @@ mod tests {
                 text: "The Title".into(),
                 kind: Kind::Heading(2),
                 link_density: 0.0,
+                shape: 0,
             },
             RawBlock {
                 text: "Body text that stays.".into(),
                 kind: Kind::Paragraph,
                 link_density: 0.0,
+                shape: 0,
             },
             RawBlock {
                 text: "Elsewhere".into(),
                 kind: Kind::Heading(3),
                 link_density: 0.0,
+                shape: 0,
             },
         ];
         let mut removed = Vec::new();
-        let (kept, _) = clean_blocks(raw, "The Title", &Meta::default(), Some(&mut removed));
-        assert_eq!(kept, vec!["Body text that stays."]);
+        let kept = clean_blocks(raw, "The Title", &Meta::default(), None, Some(&mut removed));
+        assert_eq!(kept.blocks, vec!["Body text that stays."]);
         assert_eq!(removed.len(), 2);
         assert_eq!(removed[0].reason, R::DuplicateTitle);
     }

@@ -13,6 +13,7 @@
 //! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
+//! | `sites` | host | the extractor's site memory of that host, versioned bytes (`sites.rs`) |
 //! | `meta_schema` | `version`, `next_seq`, `duplicates` | u32 BE, u64 BE, u64 BE |
 //!
 //! Everything one article touches is written in ONE transaction, the seq counter included,
@@ -26,6 +27,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::schedule::FeedState;
+
+mod sites;
 
 /// Version of the on-disk layout this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
