@@ -335,6 +335,9 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
     } else {
         token
     };
+    // Numbered instances (`comments18`, `sidebar2`) say what their stem says.
+    let stem = t.trim_end_matches(|c: char| c.is_ascii_digit());
+    let t = if stem.len() >= 3 { stem } else { t };
     let junk = match t {
         "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text"
         | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"
@@ -343,7 +346,8 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks" | "shares"
         | "sharebar" => R::Share,
         "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular"
-        | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" => R::Related,
+        | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" | "relatedlinks"
+        | "nextstory" | "recent" => R::Related,
         "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
         | "paywall" | "promo" | "cta" | "membership" | "support" => R::Promo,
         "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination"
@@ -353,13 +357,15 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
         "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => R::Tags,
         "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => R::Bio,
-        "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => R::Byline,
+        "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" | "postmetadata" | "metadata"
+        | "ratings" => R::Byline,
         // Not "published"/"updated": CMSs put publication-state flags on the content itself.
         "date" | "time" | "timestamp" | "pubdate" => R::Date,
         "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
         "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
         | "dfp" => R::Ad,
-        "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => R::Cookie,
+        "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" | "pum"
+        | "popmake" => R::Cookie,
         _ => return None,
     };
     Some(Chrome::Junk(junk))

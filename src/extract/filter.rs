@@ -81,6 +81,38 @@ const FAMILIES: &[Family] = &[
             "das könnte sie auch interessieren",
             "meistgelesen",
             "mehr lesen",
+            "das könnte dich auch interessieren",
+            "das thema könnte",
+            "sie könnten auch an folgenden",
+            "schon gelesen?",
+            "zum weiterlesen",
+            "weitere beiträge",
+            "weitere artikel",
+            "weitere themen",
+            "weitere aktuelle",
+            "ähnliche beiträge",
+            "ähnliche themen",
+            "ähnliche artikel",
+            "verwandte themen",
+            "neueste artikel",
+            "neueste beiträge",
+            "mehr themen",
+            "siehe auch",
+            "empfehlungen aus dem",
+            // pl
+            "czytaj też",
+            "czytaj także",
+            "zobacz także",
+            "zobacz też",
+            "polecamy",
+            // fr (more)
+            "vous aimerez aussi",
+            "vous aimerez peut-être",
+            "à découvrir aussi",
+            // en (more)
+            "explore further",
+            "don't miss",
+            "more on this",
             // es
             "lee también",
             "lea también",
@@ -307,6 +339,23 @@ const FAMILIES: &[Family] = &[
             "utilizziamo i cookie",
             "vi använder cookies",
             "мы используем cookie",
+            "privacy overview",
+            "necessary cookies",
+            "cookies are small",
+            "cookie settings",
+            "cookie-einstellungen",
+            "verwendet cookies",
+            "nutzt cookies",
+            "uses cookies",
+            "korzystamy z cookies",
+            "używamy plików cookie",
+            "utiliza cookies",
+            "utilise des cookies",
+            "utilisons des cookies",
+            "was sind cookies",
+            "what are cookies",
+            "wir respektieren deine privatsphäre",
+            "we respect your privacy",
         ],
     },
     Family {
@@ -362,6 +411,14 @@ const FAMILIES: &[Family] = &[
             "image source",
             "image credit",
             "(photo",
+            "titelbild:",
+            "beitragsbild",
+            "quelle:",
+            "quellen:",
+            "źródło:",
+            "fuente:",
+            "source :",
+            "fonte:",
         ],
     },
     Family {
@@ -424,6 +481,37 @@ const FAMILIES: &[Family] = &[
             "sponsored",
             "sponsored content",
             "continue reading",
+            "advert",
+            "ad",
+            "reklama",
+            "annonce",
+            "loading",
+            "inhalt",
+            "kontakt",
+            "contact",
+            "drukuj",
+            "temas",
+            "schlagworte",
+            "en savoir plus",
+            "weitere informationen",
+            "weiterführende informationen",
+            "weitere infos",
+            "mehr infos",
+            "seite teilen",
+            "seite drucken",
+            "artikel drucken",
+            "rezept drucken",
+            "imprimir",
+            "imprimer",
+            "stampa",
+            "like it? share it",
+            "keine kommentare",
+            "no comments",
+            "no comments yet",
+            "sin comentarios",
+            "aucun commentaire",
+            "permalink",
+            "permalien",
         ],
     },
     Family {
@@ -443,6 +531,21 @@ const FAMILIES: &[Family] = &[
             "tutti i diritti riservati",
             "alla rättigheter förbehållna",
             "все права защищены",
+            // script-only widgets and unrendered content
+            "requires javascript",
+            "enable javascript",
+            "javascript is disabled",
+            "javascript must be enabled",
+            "javascript aktivieren",
+            "javascript activé",
+            "activa javascript",
+            "bloggern gefällt das",
+            "bloggers like this",
+            "noch keine bewertungen",
+            "bild anzeigen",
+            "the content of this page is licensed",
+            "unless otherwise stated, the content",
+            "sofern nicht anders ausgewiesen",
         ],
     },
     Family {
@@ -468,6 +571,11 @@ const FAMILIES: &[Family] = &[
             "опубликовано",
             "обновлено",
             "date:",
+            "letzte änderung",
+            "erstellt am",
+            "stand:",
+            "opublikowano",
+            "release date",
         ],
     },
     Family {
@@ -539,14 +647,20 @@ pub fn clean_blocks(
     let mut stopped = false;
     let total: usize = raw.iter().map(|b| b.text.len()).sum();
     let mut before = 0;
+    // End of an inline "read also" box: its blocks go, the article resumes after it.
+    let mut box_until = 0;
     for (pos, b) in raw.iter().enumerate() {
-        // The marker must close the article, not label a box in its middle: less text may
-        // follow it than precedes it.
-        if !stopped && prose_seen && total - before < before && is_end_marker(b) {
-            stopped = true;
+        if !stopped && prose_seen && pos >= box_until && is_end_marker(b) {
+            if let Some(end) = inline_box_end(&raw, pos) {
+                box_until = end;
+            } else if total - before < before {
+                // The marker must close the article, not label a box in its middle: less
+                // text may follow it than precedes it.
+                stopped = true;
+            }
         }
         before += b.text.len();
-        let verdict = if stopped {
+        let verdict = if stopped || pos < box_until {
             Some(R::Related)
         } else {
             classify(b, pos, &title_key, author_key.as_deref())
@@ -733,6 +847,71 @@ const END_MARKERS: &[&str] = &[
     "популярное",
 ];
 
+/// Markers that may label a box of links inside the article ("Read also: …") rather than
+/// close it; comment, author and share headings always close it.
+const INLINE_BOX_MARKERS: &[&str] = &[
+    "read also",
+    "also read",
+    "read more",
+    "see also",
+    "related",
+    "more on this",
+    "lire aussi",
+    "à lire aussi",
+    "a lire aussi",
+    "à lire également",
+    "voir aussi",
+    "lesen sie auch",
+    "lesen sie mehr",
+    "mehr zum thema",
+    "auch interessant",
+    "lee también",
+    "lea también",
+    "ver también",
+    "leia também",
+    "veja também",
+    "leia mais",
+    "leggi anche",
+    "vedi anche",
+    "läs också",
+    "läs även",
+    "läs mer",
+    "читайте также",
+    "по теме",
+    "czytaj też",
+    "czytaj także",
+    "zobacz także",
+];
+
+/// When the end marker at `pos` opens an inline "read also" box — a few short lines (the
+/// linked headlines) followed by more article prose — the index of the first prose block
+/// after the box. `None` when the marker is not of that kind or no prose follows closely.
+fn inline_box_end(raw: &[RawBlock], pos: usize) -> Option<usize> {
+    let lower = raw[pos].text.to_lowercase();
+    let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    if !INLINE_BOX_MARKERS.iter().any(|m| t.starts_with(m)) {
+        return None;
+    }
+    let prose = |b: &RawBlock| {
+        matches!(b.kind, Kind::Paragraph | Kind::Other | Kind::Quote)
+            && b.text.len() >= 150
+            && b.link_density < 0.1
+            && b.text.ends_with(['.', '!', '?', '"', '»', '”', ')'])
+    };
+    // At most six lines in the box, each a headline-sized line, then at least two prose
+    // paragraphs: a rail of teasers with ledes is not the article resuming.
+    for (j, b) in raw.iter().enumerate().skip(pos + 1).take(7) {
+        if prose(b) {
+            let following = raw[j..].iter().take(4).filter(|b| prose(b)).count();
+            return (j > pos + 1 && following >= 2).then_some(j);
+        }
+        if b.text.len() >= 200 {
+            return None;
+        }
+    }
+    None
+}
+
 fn is_end_marker(b: &RawBlock) -> bool {
     if b.text.len() > 60 || !matches!(b.kind, Kind::Heading(_) | Kind::Other | Kind::Paragraph) {
         return false;
@@ -753,6 +932,62 @@ fn is_placeholder(text: &str) -> bool {
         && text[1..text.len() - 1]
             .bytes()
             .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+}
+
+/// Text that is markup, not prose: an unexpanded shortcode (`[button link="…"]Go[/button]`,
+/// `[caption id=…]`) or a tag printed as text (`<img src=…>` from a `<noscript>`).
+fn is_markup(text: &str) -> bool {
+    let b = text.as_bytes();
+    let name_len = |rest: &[u8]| {
+        rest.iter()
+            .take_while(|c| c.is_ascii_alphabetic() || **c == b'_' || **c == b'-')
+            .count()
+    };
+    match b.first() {
+        Some(b'[') => {
+            let rest = &b[1..];
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            let n = name_len(rest);
+            n >= 2
+                && rest[..n].iter().all(|c| !c.is_ascii_uppercase())
+                && matches!(rest.get(n), Some(b' ' | b']' | b'='))
+                && text.contains(']')
+        }
+        Some(b'<') => {
+            // An HTML element with attributes: `<img src="…"`, `<a href=…`, `<iframe …`.
+            const ELEMENTS: &[&[u8]] = &[
+                b"img",
+                b"a",
+                b"iframe",
+                b"div",
+                b"span",
+                b"p",
+                b"script",
+                b"video",
+                b"source",
+                b"picture",
+                b"figure",
+                b"embed",
+                b"object",
+                b"ins",
+                b"blockquote",
+                b"link",
+                b"meta",
+                b"input",
+                b"form",
+                b"audio",
+                b"noscript",
+                b"style",
+            ];
+            let rest = &b[1..];
+            let n = name_len(rest);
+            let name = rest[..n].to_ascii_lowercase();
+            ELEMENTS.contains(&name.as_slice())
+                && rest.get(n) == Some(&b' ')
+                && (text.contains("=\"") || text.contains("='") || text.contains("=http"))
+        }
+        _ => false,
+    }
 }
 
 /// Letters and digits only, lower-cased: how two renderings of a title are compared.
@@ -784,7 +1019,7 @@ fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>)
         // Prose: no rule below applies to a block this long.
         return None;
     }
-    if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
+    if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) || is_markup(text) {
         return Some(R::Boilerplate);
     }
     // The comparison key costs a pass over the text: only build it when it can matter.
