@@ -135,3 +135,150 @@ fn memory_never_empties_a_page() {
             .contains("Residents met on Tuesday")
     );
 }
+
+/// Paragraphs of a short article (about 120 words), distinct enough to be checked one by one.
+const STORY: [&str; 3] = [
+    "The town council voted on Monday to keep the old harbour bridge open to cyclists, \
+     reversing a plan that would have closed it for two years of repairs.",
+    "Engineers said the repairs can be done one lane at a time, which will slow traffic \
+     but keeps the only crossing in the east of the town usable for everyone.",
+    "Work is due to start in March, and the council will publish a timetable for each \
+     stage of the repairs on its website before the end of the year.",
+];
+
+fn story_html() -> String {
+    STORY.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+fn assert_story_only(text: &str) {
+    for p in STORY {
+        assert!(text.contains(p), "lost {p:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn class1_short_article_beats_a_longer_comment_thread() {
+    let comment = |who: &str, n: usize| {
+        format!(
+            "<div><p><b>{who}</b> 12 May 2024 at 10:{n:02}</p><p>I have crossed that bridge every \
+             morning for twenty years and I think closing it would have been a disaster for the \
+             shops on the east side, so I am glad the council listened to us this time, \
+             although the repairs will still be a pain for months. Comment {n} of many.</p></div>"
+        )
+    };
+    let comments: String = (0..6).map(|n| comment("Anna", n)).collect();
+    let html = format!(
+        "<html><body><div><h1>Harbour bridge stays open</h1>{}</div>\
+         <div><h3>6 Comments</h3>{comments}</div></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("twenty years"), "{text}");
+    assert!(removed.iter().any(|r| r.reason == RemovalReason::Comments));
+}
+
+#[test]
+fn class2_teaser_rail_after_a_short_article_goes() {
+    let card = |n: usize| {
+        format!(
+            "<h3><a href=/s{n}>Another story number {n} from the newsroom</a></h3>\
+             <p>The lede of teaser {n}, a sentence or two that sells the story behind the link.</p>"
+        )
+    };
+    let cards: String = (0..8).map(card).collect();
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <h2>More from the newsroom</h2>{cards}</article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("teaser"), "{text}");
+    assert!(!text.contains("Another story"), "{text}");
+}
+
+#[test]
+fn class3_metadata_printed_as_text_and_a_hidden_copy_go() {
+    let copy: String = STORY.concat();
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <div><span>2024-05-12T10:00:00+02:00</span> <span>https://news.example/img/bridge.jpg</span> \
+         <span>1200</span> <span>800</span></div>\
+         <div style=\"display: none\">{copy} {copy}</div></article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("2024-05-12T10"), "{text}");
+    assert_eq!(text.matches("The town council voted").count(), 1, "{text}");
+}
+
+#[test]
+fn class4_furniture_that_is_not_prose_goes() {
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>\
+         <p>Advert</p>{}\
+         <p>[button link=\"/subscribe\" style=\"big\"]Subscribe to the Courier[/button]</p>\
+         <p>This slideshow requires JavaScript.</p>\
+         <p>&lt;img src=\"https://news.example/a.jpg\" alt=\"bridge\"&gt;</p>\
+         <div><h4>Privacy Overview</h4><p>This website uses cookies to improve your experience \
+         while you navigate through the website. Necessary cookies are absolutely essential for \
+         the website to function properly.</p></div></article></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    for gone in [
+        "Advert",
+        "[button",
+        "slideshow",
+        "<img",
+        "cookies",
+        "Privacy Overview",
+    ] {
+        assert!(!text.contains(gone), "{gone:?} left in:\n{text}");
+    }
+    // --explain accounts for each of them.
+    for gone in [
+        "Advert",
+        "[button",
+        "slideshow",
+        "<img",
+        "Necessary cookies",
+    ] {
+        assert!(
+            removed.iter().any(|r| r.text.contains(gone)),
+            "{gone:?} not explained: {removed:?}"
+        );
+    }
+}
+
+#[test]
+fn class5_inline_read_also_box_does_not_end_the_article() {
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <h3>Read also</h3>\
+         <p><a href=/a>Ferry timetable changes for the winter</a></p>\
+         <p><a href=/b>New cycle lanes on the ring road</a></p>\
+         <p>Cyclists welcomed the decision, and their association said it would help the \
+         council plan detours for the weeks when one lane of the bridge is closed.</p>\
+         <p>The mayor thanked residents for their patience and promised regular updates on \
+         the progress of the works, starting with a public meeting in February.</p>\
+         </article></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    assert!(text.contains("Cyclists welcomed the decision"), "{text}");
+    assert!(text.contains("The mayor thanked residents"), "{text}");
+    assert!(!text.contains("Ferry timetable"), "{text}");
+    assert!(
+        removed
+            .iter()
+            .any(|r| r.reason == RemovalReason::Related && r.text == "Read also")
+    );
+}

@@ -133,6 +133,30 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     Some(reason)
 }
 
+/// A container whose first text is a comment heading ("3 Comments", "Kommentare",
+/// "Laisser un commentaire") is a reader-comment thread, whatever its class names say; a
+/// heading that opens its container's text cannot be a subheading in the middle of an
+/// article. The `<body>`, `<main>` and `<article>` elements are never marked.
+fn mark_comment_threads(dom: &Dom, stats: &[Stat], junk: &mut [Option<RemovalReason>]) {
+    let n = dom.nodes.len();
+    for (h, st) in stats.iter().enumerate() {
+        if !matches!(dom.nodes[h].tag, Tag::H(_)) || st.chars == 0 || st.chars > 50 {
+            continue;
+        }
+        let p = dom.nodes[h].parent as usize;
+        if p >= n || junk[p].is_some() || !matches!(dom.nodes[p].tag, Tag::Block | Tag::Aside) {
+            continue;
+        }
+        // No text between the container's start and the heading.
+        if (p + 1..h).any(|j| dom.nodes[j].tag == Tag::Text && !dom.text_of(j).trim().is_empty()) {
+            continue;
+        }
+        if super::filter::is_comment_heading(&dom.subtree_text(h)) {
+            junk[p] = Some(RemovalReason::Comments);
+        }
+    }
+}
+
 /// Counts visible characters cheaply: UTF-8 lead bytes that are not ASCII whitespace.
 fn count_text(s: &str, st: &mut Stat, link: bool) {
     let mut n = 0u32;
@@ -260,8 +284,9 @@ pub fn extract_blocks(
         }
     }
     let total = raw[0];
-    let junk: Vec<Option<RemovalReason>> =
+    let mut junk: Vec<Option<RemovalReason>> =
         (0..n).map(|i| junk_reason(dom, i, raw[i], total)).collect();
+    mark_comment_threads(dom, &stats, &mut junk);
     let mut good = own_good;
     let mut bad = own_bad;
     for i in (1..n).rev() {
@@ -359,12 +384,19 @@ fn explain_outside(dom: &Dom, root: usize, junk: &[Option<RemovalReason>], out: 
 fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReason>]) -> usize {
     let n = dom.nodes.len();
     let mut under_junk = vec![false; n];
+    let mut under_comments = vec![false; n];
     let mut best = (dom.body as usize, f32::MIN);
     for i in 0..n {
         let node = &dom.nodes[i];
         let p = node.parent as usize;
         let inherited = p < n && under_junk[p];
         under_junk[i] = inherited || junk[i].is_some();
+        // A comment thread is never the article, however much it outweighs it.
+        under_comments[i] =
+            (p < n && under_comments[p]) || junk[i] == Some(RemovalReason::Comments);
+        if under_comments[i] {
+            continue;
+        }
         if !matches!(
             node.tag,
             Tag::Block | Tag::Article | Tag::Main | Tag::Body | Tag::Cell | Tag::Blockquote

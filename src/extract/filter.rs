@@ -644,6 +644,7 @@ pub fn clean_blocks(
     let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut byline_author = None;
     let mut prose_seen = false;
+    let mut kept_prose = 0;
     let mut stopped = false;
     let total: usize = raw.iter().map(|b| b.text.len()).sum();
     let mut before = 0;
@@ -653,9 +654,13 @@ pub fn clean_blocks(
         if !stopped && prose_seen && pos >= box_until && is_end_marker(b) {
             if let Some(end) = inline_box_end(&raw, pos) {
                 box_until = end;
-            } else if total - before < before {
+            } else if total - before < before
+                || is_comment_heading(&b.text)
+                || teaser_rail_follows(&raw, pos)
+            {
                 // The marker must close the article, not label a box in its middle: less
-                // text may follow it than precedes it.
+                // text may follow it than precedes it — unless what follows is a comment
+                // thread or a rail of teasers, which routinely outweigh a short article.
                 stopped = true;
             }
         }
@@ -673,9 +678,12 @@ pub fn clean_blocks(
                     (b.text.len() > 80 && !seen_long.insert(b.text.as_str()))
                         .then_some(R::Duplicate)
                 })
+                .or_else(|| copy_of_kept(&b.text, &kept).then_some(R::Duplicate))
         };
-        if verdict.is_none() && b.text.len() >= 200 {
-            prose_seen = true;
+        // The article has started once a long paragraph, or a few shorter ones, were kept.
+        if verdict.is_none() && b.text.len() >= 80 {
+            kept_prose += b.text.len();
+            prose_seen |= b.text.len() >= 200 || kept_prose >= 300;
         }
         match verdict {
             None => kept.push((b.text.clone(), b.kind, b.shape)),
@@ -847,9 +855,128 @@ const END_MARKERS: &[&str] = &[
     "популярное",
 ];
 
+/// Headings that open a reader-comment thread, in the supported languages, with an optional
+/// count ("3 Comments", "Kommentare (12)").
+pub fn is_comment_heading(text: &str) -> bool {
+    if text.len() > 60 {
+        return false;
+    }
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    let t: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && !matches!(c, '(' | ')' | '[' | ']' | ':' | '.'))
+        .collect();
+    let t = t.trim();
+    const WORDS: &[&str] = &[
+        "comment",
+        "comments",
+        "reader comments",
+        "leave a reply",
+        "leave a comment",
+        "join the discussion",
+        "join the conversation",
+        "kommentar",
+        "kommentare",
+        "leserkommentare",
+        "kommentar schreiben",
+        "commentaire",
+        "commentaires",
+        "laisser un commentaire",
+        "comentario",
+        "comentarios",
+        "deja un comentario",
+        "comentário",
+        "comentários",
+        "deixe um comentário",
+        "commento",
+        "commenti",
+        "lascia un commento",
+        "kommentarer",
+        "skriv en kommentar",
+        "комментарии",
+        "комментарий",
+        "komentarze",
+        "komentarz",
+    ];
+    WORDS.contains(&t)
+}
+
+/// Whether the blocks after `pos` are a rail of teasers: linked headlines make up a third
+/// of the next lines or more, and less prose follows than precedes (a long list of links in
+/// the middle of a guide is not its end).
+fn teaser_rail_follows(raw: &[RawBlock], pos: usize) -> bool {
+    let next: Vec<&RawBlock> = raw.iter().skip(pos + 1).take(12).collect();
+    let linked = next.iter().filter(|b| b.link_density > 0.5).count();
+    if next.len() < 3 || linked * 3 < next.len() {
+        return false;
+    }
+    let prose = |bs: &[RawBlock]| -> usize {
+        bs.iter()
+            .filter(|b| is_prose(b))
+            .map(|b| b.text.len())
+            .sum()
+    };
+    prose(&raw[pos + 1..]) < prose(&raw[..pos])
+}
+
+/// Whether `text` repeats article text already kept: a hidden second copy of the article
+/// printed as one block holds the opening of an earlier paragraph, and a paragraph whose
+/// opening sits inside an earlier, much longer block was already printed by it. Only the first
+/// few long kept blocks are compared, which keeps the check cheap on any page.
+fn copy_of_kept(text: &str, kept: &[(String, Kind, u64)]) -> bool {
+    const PREFIX: usize = 60;
+    if text.len() < 150 {
+        return false;
+    }
+    let prefix = |s: &str| -> Option<usize> {
+        let mut end = PREFIX;
+        while end < s.len() && !s.is_char_boundary(end) {
+            end += 1;
+        }
+        (end < s.len()).then_some(end)
+    };
+    let Some(own) = prefix(text) else {
+        return false;
+    };
+    let mut tail = text.len() - PREFIX;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    let long = || kept.iter().filter(|(k, _, _)| k.len() >= 150).take(4);
+    // This block holds two earlier paragraphs, or an earlier block holds all of this one.
+    long()
+        .filter(|(k, _, _)| {
+            text.len() >= 2 * k.len() && prefix(k).is_some_and(|e| text.contains(&k[..e]))
+        })
+        .count()
+        >= 2
+        || long().any(|(k, _, _)| {
+            k.len() >= 2 * text.len() && k.contains(&text[..own]) && k.contains(&text[tail..])
+        })
+}
+
+/// Whether `blocks` start as a grid of teaser cards — a lede under each title line, never two
+/// paragraphs in a row — rather than an article, whose sections run to several paragraphs.
+fn teaser_cards(blocks: &[RawBlock]) -> bool {
+    let window = &blocks[..blocks.len().min(8)];
+    let long = |b: &RawBlock| b.text.len() >= 100;
+    let ledes = window.iter().filter(|b| long(b)).count();
+    ledes >= 3 && !window.windows(2).any(|w| long(&w[0]) && long(&w[1]))
+}
+
+/// A paragraph of running text: long, hardly linked, ending a sentence.
+fn is_prose(b: &RawBlock) -> bool {
+    matches!(b.kind, Kind::Paragraph | Kind::Other | Kind::Quote)
+        && b.text.len() >= 150
+        && b.link_density < 0.1
+        && b.text.ends_with(['.', '!', '?', '"', '»', '”', ')'])
+}
+
 /// Markers that may label a box of links inside the article ("Read also: …") rather than
 /// close it; comment, author and share headings always close it.
 const INLINE_BOX_MARKERS: &[&str] = &[
+    "read next",
+    "up next",
     "read also",
     "also read",
     "read more",
@@ -892,18 +1019,13 @@ fn inline_box_end(raw: &[RawBlock], pos: usize) -> Option<usize> {
     if !INLINE_BOX_MARKERS.iter().any(|m| t.starts_with(m)) {
         return None;
     }
-    let prose = |b: &RawBlock| {
-        matches!(b.kind, Kind::Paragraph | Kind::Other | Kind::Quote)
-            && b.text.len() >= 150
-            && b.link_density < 0.1
-            && b.text.ends_with(['.', '!', '?', '"', '»', '”', ')'])
-    };
+    let prose = is_prose;
     // At most six lines in the box, each a headline-sized line, then at least two prose
     // paragraphs: a rail of teasers with ledes is not the article resuming.
     for (j, b) in raw.iter().enumerate().skip(pos + 1).take(7) {
         if prose(b) {
             let following = raw[j..].iter().take(4).filter(|b| prose(b)).count();
-            return (j > pos + 1 && following >= 2).then_some(j);
+            return (j > pos + 1 && following >= 2 && !teaser_cards(&raw[j..])).then_some(j);
         }
         if b.text.len() >= 200 {
             return None;
@@ -915,6 +1037,9 @@ fn inline_box_end(raw: &[RawBlock], pos: usize) -> Option<usize> {
 fn is_end_marker(b: &RawBlock) -> bool {
     if b.text.len() > 60 || !matches!(b.kind, Kind::Heading(_) | Kind::Other | Kind::Paragraph) {
         return false;
+    }
+    if is_comment_heading(&b.text) {
+        return true;
     }
     let lower = b.text.to_lowercase().replace('\u{2019}', "'");
     let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
@@ -932,6 +1057,36 @@ fn is_placeholder(text: &str) -> bool {
         && text[1..text.len() - 1]
             .bytes()
             .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+}
+
+/// Machine metadata printed as text (schema.org microdata, hidden CMS fields): most tokens are
+/// URLs, ISO dates or bare numbers and sizes, not words.
+fn is_metadata(text: &str) -> bool {
+    let (mut n, mut machine, mut figures) = (0usize, 0usize, 0usize);
+    for tok in text.split_whitespace() {
+        n += 1;
+        let t = tok.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'));
+        let b = t.as_bytes();
+        let url = t.contains("://")
+            || t.starts_with("www.")
+            || t.contains(".jpg")
+            || t.contains(".png")
+            || t.contains(".webp");
+        let iso =
+            b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+        let number = !t.is_empty()
+            && t.bytes().all(|c| {
+                c.is_ascii_digit() || matches!(c, b'.' | b':' | b'x' | b'-' | b'+' | b'/' | b'|')
+            });
+        if url || iso || (number && t.len() >= 3) {
+            machine += 1;
+        }
+        if iso || (number && t.len() >= 3) {
+            figures += 1;
+        }
+    }
+    // A list of links alone may be an article's sources; metadata mixes in dates and sizes.
+    n >= 2 && figures > 0 && machine * 10 >= n * 7
 }
 
 /// Text that is markup, not prose: an unexpanded shortcode (`[button link="…"]Go[/button]`,
@@ -1021,6 +1176,9 @@ fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>)
     }
     if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) || is_markup(text) {
         return Some(R::Boilerplate);
+    }
+    if is_metadata(text) {
+        return Some(R::Hidden);
     }
     // The comparison key costs a pass over the text: only build it when it can matter.
     let k = if (author_key.is_some() && words <= 12) || text.len() <= 2 * title_key.len() + 16 {
