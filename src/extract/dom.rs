@@ -347,7 +347,7 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         | "sharebar" => R::Share,
         "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular"
         | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" | "relatedlinks"
-        | "nextstory" | "recent" => R::Related,
+        | "nextstory" | "recent" | "linklist" | "linkbox" => R::Related,
         "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
         | "paywall" | "promo" | "cta" | "membership" | "support" => R::Promo,
         "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination"
@@ -356,14 +356,16 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         "footer" | "sidebar" | "aside" => R::Nav,
         // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
         "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => R::Tags,
-        "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => R::Bio,
+        "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" | "saboxplugin" => {
+            R::Bio
+        }
         "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" | "postmetadata" | "metadata"
         | "ratings" => R::Byline,
         // Not "published"/"updated": CMSs put publication-state flags on the content itself.
         "date" | "time" | "timestamp" | "pubdate" => R::Date,
         "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
         "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
-        | "dfp" => R::Ad,
+        | "dfp" | "affiliate" | "disclosure" => R::Ad,
         "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" | "pum"
         | "popmake" => R::Cookie,
         _ => return None,
