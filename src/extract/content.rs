@@ -386,17 +386,16 @@ fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReaso
     let mut under_junk = vec![false; n];
     let mut under_comments = vec![false; n];
     let mut best = (dom.body as usize, f32::MIN);
+    let mut best_thread = (dom.body as usize, f32::MIN);
     for i in 0..n {
         let node = &dom.nodes[i];
         let p = node.parent as usize;
         let inherited = p < n && under_junk[p];
         under_junk[i] = inherited || junk[i].is_some();
-        // A comment thread is never the article, however much it outweighs it.
+        // A comment thread is not the article, however much it outweighs it — unless the
+        // page has nothing else (a forum thread, a discussion page).
         under_comments[i] =
             (p < n && under_comments[p]) || junk[i] == Some(RemovalReason::Comments);
-        if under_comments[i] {
-            continue;
-        }
         if !matches!(
             node.tag,
             Tag::Block | Tag::Article | Tag::Main | Tag::Body | Tag::Cell | Tag::Blockquote
@@ -413,9 +412,18 @@ fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReaso
         if under_junk[i] {
             score *= 0.3;
         }
-        if score >= best.1 {
-            best = (i, score);
+        let slot = if under_comments[i] {
+            &mut best_thread
+        } else {
+            &mut best
+        };
+        if score >= slot.1 {
+            *slot = (i, score);
         }
+    }
+    let prose = |i: usize| good.get(i).copied().unwrap_or(0.0);
+    if prose(best.0) < 150.0 && prose(best_thread.0) >= 150.0 {
+        return best_thread.0;
     }
     best.0
 }

@@ -1149,10 +1149,21 @@ fn is_placeholder(text: &str) -> bool {
 
 /// Machine metadata printed as text (schema.org microdata, hidden CMS fields): most tokens are
 /// URLs, ISO dates or bare numbers and sizes, not words.
-fn is_metadata(text: &str) -> bool {
+fn is_metadata(text: &str, words: usize) -> bool {
+    // Prose fails on its first few words: give up once 30 % of them are plain words.
+    let allowed = words * 3 / 10;
     let (mut n, mut machine, mut figures) = (0usize, 0usize, 0usize);
     for tok in text.split_whitespace() {
         n += 1;
+        if n - machine > allowed + 1 {
+            return false;
+        }
+        if !tok
+            .bytes()
+            .any(|c| c.is_ascii_digit() || c == b'.' || c == b':')
+        {
+            continue;
+        }
         let t = tok.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'));
         let b = t.as_bytes();
         let url = t.contains("://")
@@ -1265,7 +1276,7 @@ fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>)
     if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) || is_markup(text) {
         return Some(R::Boilerplate);
     }
-    if is_metadata(text) {
+    if is_metadata(text, words) {
         return Some(R::Hidden);
     }
     // The comparison key costs a pass over the text: only build it when it can matter.
