@@ -282,3 +282,31 @@ fn class5_inline_read_also_box_does_not_end_the_article() {
             .any(|r| r.reason == RemovalReason::Related && r.text == "Read also")
     );
 }
+
+#[test]
+fn camel_case_class_names_are_read_word_by_word() {
+    use super::dom::{Chrome, token_verdict};
+    assert_eq!(
+        token_verdict("relatedArticle"),
+        Some(Chrome::Junk(RemovalReason::Related))
+    );
+    assert_eq!(
+        token_verdict("BorlabsCookie"),
+        Some(Chrome::Junk(RemovalReason::Cookie))
+    );
+    // A content word inside a name does not make the element the article, and words shorter
+    // than four letters are too ambiguous inside a compound (`BioCard`, `mainDiv`).
+    assert_eq!(token_verdict("mainContentWrapper"), None);
+    assert_eq!(token_verdict("BioCardV2"), None);
+    // The page: a related box named in camelCase inside the article goes.
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <div class=\"relatedArticle\"><p>Ferry timetable changes for the winter months, \
+         with fewer crossings at night and a new stop at the marina.</p></div>\
+         </article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("Ferry timetable"), "{text}");
+}

@@ -327,6 +327,28 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
 /// What one class/id token (split on non-alphanumerics) announces. The pre-pass keeps only the
 /// tokens for which this returns `Some`, so [`classify`] sees the same verdicts either way.
 pub fn token_verdict(token: &str) -> Option<Chrome> {
+    let verdict = word_verdict(token);
+    if verdict.is_some() || !token.bytes().any(|b| b.is_ascii_uppercase()) {
+        return verdict;
+    }
+    // camelCase names (`relatedArticle`, `BorlabsCookie`): a chrome word among the parts
+    // counts; a content word does not (`mainContentAd` is an ad slot, not the article).
+    let b = token.as_bytes();
+    let mut start = 0;
+    for i in 1..=b.len() {
+        if i == b.len() || (b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase()) {
+            if let Some(Chrome::Junk(r)) = word_verdict(&token[start..i])
+                && i - start >= 4
+            {
+                return Some(Chrome::Junk(r));
+            }
+            start = i;
+        }
+    }
+    None
+}
+
+fn word_verdict(token: &str) -> Option<Chrome> {
     use super::RemovalReason as R;
     let lower;
     let t = if token.bytes().any(|b| b.is_ascii_uppercase()) {
