@@ -169,6 +169,10 @@ const FAMILIES: &[Family] = &[
             "meistgelesen",
             "mehr lesen",
             "das könnte dich auch interessieren",
+            "mehr kolumnen",
+            "alle artikel zu",
+            "weitere infos unter",
+            "weitere informationen hierzu",
             "das thema könnte",
             "sie könnten auch an folgenden",
             "schon gelesen?",
@@ -266,6 +270,8 @@ const FAMILIES: &[Family] = &[
             "comparte esta",
             "síguenos",
             "siguenos",
+            "mit freunden teilen",
+            "mit anderen teilen",
             "compartilhe",
             "compartilhar no",
             "siga-nos",
@@ -452,6 +458,13 @@ const FAMILIES: &[Family] = &[
         max_words: 25,
         phrases: &[
             "tags:",
+            "category:",
+            "category :",
+            "categories:",
+            "kategorie:",
+            "kategorien:",
+            "catégorie :",
+            "categoría:",
             "tagged:",
             "tagged with",
             "filed under",
@@ -600,6 +613,15 @@ const FAMILIES: &[Family] = &[
             "aucun commentaire",
             "permalink",
             "permalien",
+            "quellen ausblenden",
+            "quellen einblenden",
+            "quellenangaben",
+            "zusatzinformationen",
+            "originalpublikation",
+            "originalartikel",
+            "externer inhalt",
+            "inhaltsverzeichnis",
+            "telefon",
         ],
     },
     Family {
@@ -628,6 +650,12 @@ const FAMILIES: &[Family] = &[
             "javascript activé",
             "activa javascript",
             "bloggern gefällt das",
+            "this entry was posted",
+            "if you enjoyed reading",
+            "if you enjoyed this",
+            "vorschau auf den nächsten artikel",
+            "als pdf herunterladen",
+            "cookies erleichtern",
             "bloggers like this",
             "noch keine bewertungen",
             "bild anzeigen",
@@ -1132,9 +1160,22 @@ fn is_end_marker(b: &RawBlock) -> bool {
     let lower = b.text.to_lowercase().replace('\u{2019}', "'");
     let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
     END_MARKERS.contains(&t)
-        || ["more from ", "related ", "more in ", "more on "]
-            .iter()
-            .any(|p| t.starts_with(p) && t.len() < 40)
+        || [
+            "more from ",
+            "related ",
+            "more in ",
+            "more on ",
+            "mehr zu ",
+            "mehr zum ",
+            "más sobre ",
+            "plus sur ",
+            "mais sobre ",
+            "altro su ",
+            "mer om ",
+            "więcej o ",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p) && t.len() < 40)
 }
 
 /// Unrendered template slots such as `[CTA_MODULE]`.
