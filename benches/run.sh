@@ -2,6 +2,8 @@
 # Reproduces the quality and speed figures quoted in the issue notes (not run by CI).
 #
 #   benches/run.sh extract     # wcxb-dev: token F1 (articles) + pages per CPU-second
+#   benches/run.sh trafilatura # trafilatura-eval: snippet P/R/F1 + pages per CPU-second
+#   benches/run.sh extract-memory DIR  # wcxb-dev with a site memory primed from DIR
 #   benches/run.sh dedup [N]   # generated corpus of N articles (default 10000): link P/R + articles per CPU-second
 #   benches/run.sh e2e         # `newsd once` over a loadgen web: 10,000 new articles, 50 hosts, 1,000 feeds, 12 % copies
 #   benches/run.sh scale       # `newsd run` over 1k/10k/100k feeds answered 304 and unchanged 200: CPU per poll, RSS
@@ -44,6 +46,29 @@ for name, rs in (("articles", arts), ("all pages", rows)):
     print(f"{name}: {len(rs)} pages, {cpu:.3f} CPU-s, {len(rs)/cpu:.0f} pages/CPU-s, "
           f"max {float(worst['cpu_seconds'])*1000:.1f} ms ({worst['id']})")
 PY
+    ;;
+  trafilatura)
+    DS=$SHARED/bench/extraction/trafilatura-eval
+    rm -rf "$OUT/trafilatura" && mkdir -p "$OUT/trafilatura"
+    "$NEWSD" clean --batch "$DS/html" "$OUT/trafilatura" --body-only
+    python3 "$SHARED/bench/extraction/eval.py" "$DS" "$OUT/trafilatura" --markdown
+    python3 - "$OUT/trafilatura/timings.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cpu = sum(float(r["cpu_seconds"]) for r in rows)
+worst = max(rows, key=lambda r: float(r["cpu_seconds"]))
+print(f"all pages: {len(rows)} pages, {cpu:.3f} CPU-s, {len(rows)/cpu:.0f} pages/CPU-s, "
+      f"max {float(worst['cpu_seconds'])*1000:.1f} ms ({worst['id']})")
+PY
+    ;;
+  extract-memory)
+    # The same batch with a site memory primed from a directory of pages (the extraction path
+    # with shapes and memory lookups, i.e. the daemon's): quality and pages per CPU-second.
+    DS=$SHARED/bench/extraction/wcxb-dev
+    PRIME=${2:?give the directory of pages that primes the memory}
+    rm -rf "$OUT/extract-memory" && mkdir -p "$OUT/extract-memory"
+    "$NEWSD" clean --site-memory "$PRIME" --batch "$DS/html" "$OUT/extract-memory" --body-only
+    python3 "$SHARED/bench/extraction/eval.py" "$DS" "$OUT/extract-memory" --subset page_type=article --markdown
     ;;
   dedup)
     N=${2:-10000}

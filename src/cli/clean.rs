@@ -9,6 +9,11 @@
 //! to stderr, one per line, as `removed [<reason>] <text>`, followed by the metadata found
 //! (`meta <field>: <value>`). Piping stdout somewhere and reading stderr shows what was cut.
 //!
+//! `--site-memory DIR` first primes a site memory from every `DIR/*.html[.gz]` (each page's
+//! host is the `--url` host, else the host of the page's canonical or og:url), then cleans the
+//! input with it: blocks a host repeats on most of its pages are dropped, and `--explain`
+//! names them (`removed [site chrome: seen on 9 of the last 10 pages of this host] …`).
+//!
 //! Batch: `--batch IN_DIR OUT_DIR` turns every `IN_DIR/<id>.html[.gz]` into `OUT_DIR/<id>.txt`
 //! and writes `OUT_DIR/timings.csv` (`id,seconds,cpu_seconds,status`). Timing is in-process and
 //! covers decode + extract only (not file I/O or gunzip): wall time by `Instant`, CPU time by
@@ -22,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::extract::{Extractor, decode_html};
+use crate::extract::{Extractor, SiteMemory, decode_html};
 use crate::model::CleanArticle;
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +46,9 @@ pub struct CleanArgs {
     /// Clean every `IN_DIR/<id>.html[.gz]` into `OUT_DIR/<id>.txt`, with `OUT_DIR/timings.csv`.
     #[arg(long, num_args = 2, value_names = ["IN_DIR", "OUT_DIR"])]
     pub batch: Option<Vec<PathBuf>>,
+    /// Prime a site memory from the pages in DIR (`*.html[.gz]`) before cleaning.
+    #[arg(long, value_name = "DIR")]
+    pub site_memory: Option<PathBuf>,
 }
 
 /// Runs `newsd clean`; a URL input is fetched with `fetch` (the loaded config's `[fetch]`
@@ -50,6 +58,15 @@ pub fn run(
     extractor: &Extractor,
     fetch: &crate::fetch::FetchConfig,
 ) -> anyhow::Result<()> {
+    let base_arg = args
+        .url
+        .as_deref()
+        .map(|u| url::Url::parse(u).with_context(|| format!("--url {u:?} is not a valid URL")))
+        .transpose()?;
+    let memory = match &args.site_memory {
+        Some(dir) => Some(prime(dir, base_arg.as_ref(), extractor)?),
+        None => None,
+    };
     if let Some(dirs) = &args.batch {
         let [input, output] = dirs.as_slice() else {
             bail!("--batch takes IN_DIR and OUT_DIR");
@@ -57,7 +74,7 @@ pub fn run(
         if args.input.is_some() {
             bail!("--batch reads IN_DIR; do not also give an input page");
         }
-        return batch(input, output, args.body_only, extractor);
+        return batch(input, output, args.body_only, extractor, memory.as_ref());
     }
     let input = args.input.as_deref().unwrap_or("-");
     let fetched_url = url::Url::parse(input)
@@ -74,16 +91,23 @@ pub fn run(
         }
         None => (read_page(Path::new(input))?, None),
     };
-    let base = match &args.url {
-        Some(u) => {
-            Some(url::Url::parse(u).with_context(|| format!("--url {u:?} is not a valid URL"))?)
-        }
-        None => fetched_url,
-    };
+    let base = base_arg.or(fetched_url);
     let html = decode_html(&bytes, content_type.as_deref())
         .with_context(|| format!("decoding {input}"))?;
     let mut out = super::output::stdout();
-    if args.explain {
+    if let Some(memory) = &memory {
+        let page = if args.explain {
+            extractor.extract_with_explained(&html, base.as_ref(), Some(memory))
+        } else {
+            extractor.extract_with(&html, base.as_ref(), Some(memory))
+        }
+        .with_context(|| format!("extracting {input}"))?;
+        out.write_all(render(&page.article, args.body_only).as_bytes())?;
+        out.flush()?;
+        if args.explain {
+            write_explanation(&mut super::output::stderr(), &page.article, &page.removed)?;
+        }
+    } else if args.explain {
         let (article, removed) = extractor
             .extract_explained(&html, base.as_ref())
             .with_context(|| format!("extracting {input}"))?;
@@ -134,6 +158,56 @@ pub fn write_explanation(
     Ok(())
 }
 
+/// The `*.html[.gz]` files of a directory as `(id, path)`, sorted.
+fn html_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut pages: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading directory {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let id = name
+                .strip_suffix(".html.gz")
+                .or_else(|| name.strip_suffix(".html"))?
+                .to_owned();
+            Some((id, e.path()))
+        })
+        .collect();
+    pages.sort();
+    Ok(pages)
+}
+
+/// Builds a site memory from the pages of `dir`, in file-name order. A page without a host
+/// (no `--url`, no canonical or og:url) or that fails to extract is skipped and counted.
+pub fn prime(
+    dir: &Path,
+    base: Option<&url::Url>,
+    extractor: &Extractor,
+) -> anyhow::Result<SiteMemory> {
+    let memory = SiteMemory::new();
+    let (mut used, mut no_host, mut failed) = (0usize, 0usize, 0usize);
+    for (_, path) in html_files(dir)? {
+        let bytes = read_page(&path)?;
+        let page = decode_html(&bytes, None)
+            .and_then(|html| extractor.extract_with(&html, base, Some(&memory)));
+        match page {
+            Ok(page) => match page.host.clone() {
+                Some(host) => {
+                    memory.observe(&host, &page);
+                    used += 1;
+                }
+                None => no_host += 1,
+            },
+            Err(_) => failed += 1,
+        }
+    }
+    eprintln!(
+        "site memory: {used} pages of {} hosts from {} ({no_host} without a host, {failed} not extracted)",
+        memory.hosts().len(),
+        dir.display()
+    );
+    Ok(memory)
+}
+
 /// Reads a page file, gunzipping `.gz`.
 fn read_page(path: &Path) -> anyhow::Result<Vec<u8>> {
     let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -171,20 +245,9 @@ fn batch(
     output: &Path,
     body_only: bool,
     extractor: &Extractor,
+    memory: Option<&SiteMemory>,
 ) -> anyhow::Result<()> {
-    let mut pages: Vec<(String, PathBuf)> = std::fs::read_dir(input)
-        .with_context(|| format!("reading directory {}", input.display()))?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name
-                .strip_suffix(".html.gz")
-                .or_else(|| name.strip_suffix(".html"))?
-                .to_owned();
-            Some((id, e.path()))
-        })
-        .collect();
-    pages.sort();
+    let pages = html_files(input)?;
     std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
     let timings_path = output.join("timings.csv");
     let mut timings = std::io::BufWriter::new(
@@ -206,7 +269,12 @@ fn batch(
             Ok(bytes) => {
                 let (w0, c0) = (Instant::now(), thread_cpu_time());
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decode_html(&bytes, None).and_then(|html| extractor.extract(&html, None))
+                    decode_html(&bytes, None).and_then(|html| match memory {
+                        Some(m) => extractor
+                            .extract_with(&html, None, Some(m))
+                            .map(|p| p.article),
+                        None => extractor.extract(&html, None),
+                    })
                 }));
                 let (wall, cpu) = (w0.elapsed(), thread_cpu_time().saturating_sub(c0));
                 match result {
@@ -324,7 +392,7 @@ mod tests {
         .unwrap();
         std::fs::write(inp.join("b.html"), b"\0\0\0\x01binary").unwrap();
         let ex = Extractor::new(&ExtractConfig::default()).unwrap();
-        batch(&inp, &out, true, &ex).unwrap();
+        batch(&inp, &out, true, &ex, None).unwrap();
         let csv = std::fs::read_to_string(out.join("timings.csv")).unwrap();
         assert!(
             csv.starts_with("id,seconds,cpu_seconds,status\na,"),

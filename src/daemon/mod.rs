@@ -33,7 +33,7 @@ use url::Url;
 use crate::config::{Config, FeedSpec};
 use crate::dedup::{DedupError, Engine};
 use crate::events;
-use crate::extract::{ExtractError, Extractor};
+use crate::extract::{ExtractError, Extractor, SiteMemory};
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::{ErrorKind, Metrics};
 use crate::pipeline::{Gate, Hooks, Liveness, Parts, Pipeline, PollDone, Report, Workers};
@@ -91,6 +91,8 @@ pub struct Services {
     pub gate: Arc<Gate>,
     /// What the writer and page workers are holding, for the health check.
     pub liveness: Arc<Liveness>,
+    /// The extractor's site memory, saved to the store periodically and at stop.
+    pub site_memory: Arc<SiteMemory>,
     workers: Workers,
 }
 
@@ -110,6 +112,11 @@ impl Services {
             cfg.store.min_free_bytes,
         ));
         let liveness = Arc::new(Liveness::new(cfg.daemon.page_workers));
+        // A memory that cannot be read is a loss of learning, not of data: start afresh.
+        let site_memory = Arc::new(store.load_site_memory().unwrap_or_else(|e| {
+            warn!(event = "site_memory_unreadable", error = %e, "site memory starts empty");
+            SiteMemory::new()
+        }));
         let (pipeline, workers) = Pipeline::start_with(
             Parts {
                 cfg: cfg.clone(),
@@ -120,6 +127,7 @@ impl Services {
                 metrics: metrics.clone(),
                 gate: gate.clone(),
                 liveness: liveness.clone(),
+                site_memory: site_memory.clone(),
             },
             hooks,
         );
@@ -130,6 +138,7 @@ impl Services {
             metrics,
             gate,
             liveness,
+            site_memory,
             workers,
         })
     }
@@ -141,6 +150,7 @@ impl Services {
             pipeline,
             mut workers,
             gate,
+            site_memory,
             ..
         } = self;
         drop(pipeline);
@@ -159,6 +169,7 @@ impl Services {
         // The writer finishes the job it holds (one short transaction) and exits once every
         // sender is gone.
         let _ = workers.writer.await;
+        save_site_memory(&store, &gate, &site_memory);
         if !store.is_open() {
             // Closed after a failure: what it had written was flushed or is lost with the
             // failure; the reopen that would flush it is the next start's.
@@ -447,6 +458,7 @@ impl<'a> Schedule<'a> {
                 _ = tokio::time::sleep_until(wake) => {
                     if Instant::now() >= next_list_check {
                         next_list_check = Instant::now() + LIST_CHECK_EVERY;
+                        self.save_site_memory().await;
                         if self.lists.changed() {
                             info!(event = "reload", reason = "feed list changed");
                             self.reload();
@@ -456,6 +468,19 @@ impl<'a> Schedule<'a> {
             }
             self.report_liveness();
         }
+    }
+
+    /// Saves what the site memory learned since the last save (every list check, ~30 s).
+    async fn save_site_memory(&self) {
+        if self.services.gate.is_paused() {
+            return;
+        }
+        let (store, gate, memory) = (
+            self.services.store.clone(),
+            self.services.gate.clone(),
+            self.services.site_memory.clone(),
+        );
+        let _ = tokio::task::spawn_blocking(move || save_site_memory(&store, &gate, &memory)).await;
     }
 
     fn reload(&mut self) {
@@ -567,6 +592,13 @@ impl<'a> Schedule<'a> {
             self.polls.abort_all();
             while self.polls.join_next().await.is_some() {}
         }
+    }
+}
+
+/// Writes the hosts whose site memory changed (blocking; small records, dirty hosts only).
+fn save_site_memory(store: &Store, gate: &Gate, memory: &SiteMemory) {
+    if let Err(e) = store.save_site_memory(memory) {
+        gate.store_failed(&e, "save site memory");
     }
 }
 

@@ -12,7 +12,10 @@
 //! names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them, and
 //! every chrome verdict yields to the amount of prose an element holds (see [`junk_reason`]).
 
+use std::hash::Hasher;
+
 use super::dom::{Chrome, Dom, Tag};
+use super::memory::{Fnv, HostView, MAX_SHAPES_PER_PAGE, shape_hash};
 use super::{Removal, RemovalReason};
 
 /// Weight of link-heavy/chrome text against prose when choosing the root.
@@ -36,6 +39,17 @@ pub struct RawBlock {
     pub kind: Kind,
     /// Share of the text inside links (0..=1).
     pub link_density: f32,
+    /// Shape of the block element the text belongs to (tag path + normalised text hash), for
+    /// the site memory; 0 when shapes were not computed.
+    pub shape: u64,
+}
+
+/// The blocks of the chosen root, and the shapes of every block of the page.
+pub struct Blocks {
+    pub blocks: Vec<RawBlock>,
+    /// Distinct shapes of all text blocks of the page, in page order, at most
+    /// [`MAX_SHAPES_PER_PAGE`] (the first and the last half): what the site memory observes.
+    pub page_shapes: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -119,6 +133,30 @@ fn junk_reason(dom: &Dom, i: usize, prose: f32, total_prose: f32) -> Option<Remo
     Some(reason)
 }
 
+/// A container whose first text is a comment heading ("3 Comments", "Kommentare",
+/// "Laisser un commentaire") is a reader-comment thread, whatever its class names say; a
+/// heading that opens its container's text cannot be a subheading in the middle of an
+/// article. The `<body>`, `<main>` and `<article>` elements are never marked.
+fn mark_comment_threads(dom: &Dom, stats: &[Stat], junk: &mut [Option<RemovalReason>]) {
+    let n = dom.nodes.len();
+    for (h, st) in stats.iter().enumerate() {
+        if !matches!(dom.nodes[h].tag, Tag::H(_)) || st.chars == 0 || st.chars > 50 {
+            continue;
+        }
+        let p = dom.nodes[h].parent as usize;
+        if p >= n || junk[p].is_some() || !matches!(dom.nodes[p].tag, Tag::Block | Tag::Aside) {
+            continue;
+        }
+        // No text between the container's start and the heading.
+        if (p + 1..h).any(|j| dom.nodes[j].tag == Tag::Text && !dom.text_of(j).trim().is_empty()) {
+            continue;
+        }
+        if super::filter::is_comment_heading(&dom.subtree_text(h)) {
+            junk[p] = Some(RemovalReason::Comments);
+        }
+    }
+}
+
 /// Counts visible characters cheaply: UTF-8 lead bytes that are not ASCII whitespace.
 fn count_text(s: &str, st: &mut Stat, link: bool) {
     let mut n = 0u32;
@@ -168,15 +206,30 @@ fn quality(st: &Stat, tag: Tag) -> Quality {
     }
 }
 
-/// Chooses the body root and returns its blocks in page order.
-pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawBlock> {
+/// Chooses the body root and returns its blocks in page order. With `shapes`, every block
+/// gets its shape and the page's shapes are listed; `site` (a host's memory) makes blocks
+/// known as site chrome count as furniture when the root is chosen.
+pub fn extract_blocks(
+    dom: &Dom,
+    explain: Option<&mut Vec<Removal>>,
+    shapes: bool,
+    site: Option<&HostView>,
+) -> Blocks {
     let n = dom.nodes.len();
     if n == 0 {
-        return Vec::new();
+        return Blocks {
+            blocks: Vec::new(),
+            page_shapes: Vec::new(),
+        };
     }
-    // Per block owner: text statistics.
+    // Per block owner: text statistics (and the running hash of its normalised text).
     let mut owner = vec![0u32; n];
     let mut stats = vec![Stat::default(); n];
+    let mut text_hash: Vec<Fnv> = if shapes {
+        vec![Fnv::default(); n]
+    } else {
+        Vec::new()
+    };
     for i in 0..n {
         let node = &dom.nodes[i];
         let parent = node.parent as usize;
@@ -190,8 +243,16 @@ pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawB
             let mut st = stats[o];
             count_text(dom.text_of(i), &mut st, node.in_link);
             stats[o] = st;
+            if let Some(h) = text_hash.get_mut(o) {
+                h.feed_text(dom.text_of(i));
+            }
         }
     }
+    let (shape, page_shapes) = if shapes {
+        block_shapes(dom, &text_hash)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // Subtree totals, bottom-up (reverse pre-order visits children before parents). A first
     // pass ignores chrome so that chrome verdicts can be checked against how much prose the
     // element holds; the second pass leaves chrome out.
@@ -200,6 +261,14 @@ pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawB
     for i in 0..n {
         let tag = dom.nodes[i].tag;
         if tag.is_block() || i == 0 {
+            // A block the host repeats on most of its pages is furniture, however prosy.
+            if let (Some(site), Some(&s)) = (site, shape.get(i))
+                && s != 0
+                && site.chrome(s).is_some()
+            {
+                own_bad[i] = stats[i].chars as f32;
+                continue;
+            }
             match quality(&stats[i], tag) {
                 Quality::Good => own_good[i] = stats[i].chars as f32,
                 Quality::Bad => own_bad[i] = stats[i].chars as f32,
@@ -215,8 +284,9 @@ pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawB
         }
     }
     let total = raw[0];
-    let junk: Vec<Option<RemovalReason>> =
+    let mut junk: Vec<Option<RemovalReason>> =
         (0..n).map(|i| junk_reason(dom, i, raw[i], total)).collect();
+    mark_comment_threads(dom, &stats, &mut junk);
     let mut good = own_good;
     let mut bad = own_bad;
     for i in (1..n).rev() {
@@ -239,7 +309,44 @@ pub fn extract_blocks(dom: &Dom, explain: Option<&mut Vec<Removal>>) -> Vec<RawB
     if let Some(out) = explain.as_deref_mut() {
         explain_outside(dom, root, &junk, out);
     }
-    emit(dom, root, &junk, explain)
+    Blocks {
+        blocks: emit(dom, root, &junk, &shape, explain),
+        page_shapes,
+    }
+}
+
+/// Per node, the shape of the block it owns (0 for nodes that own no text), and the page's
+/// distinct shapes in page order.
+fn block_shapes(dom: &Dom, text_hash: &[Fnv]) -> (Vec<u64>, Vec<u64>) {
+    let n = dom.nodes.len();
+    let empty = Fnv::default().finish();
+    let mut shape = vec![0u64; n];
+    let mut order = Vec::new();
+    for i in 0..n {
+        let h = text_hash[i].finish();
+        if h == empty {
+            continue;
+        }
+        // Tag path: the block element and two ancestors.
+        let mut path = [dom.nodes[i].tag; 3];
+        let mut p = dom.nodes[i].parent as usize;
+        for slot in path.iter_mut().skip(1) {
+            if p >= n {
+                break;
+            }
+            *slot = dom.nodes[p].tag;
+            p = dom.nodes[p].parent as usize;
+        }
+        shape[i] = shape_hash(h, &path);
+        order.push(shape[i]);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(order.len());
+    order.retain(|s| seen.insert(*s));
+    if order.len() > MAX_SHAPES_PER_PAGE {
+        let half = MAX_SHAPES_PER_PAGE / 2;
+        order.drain(half..order.len() - half);
+    }
+    (shape, order)
 }
 
 /// For `--explain`: every block outside the chosen root, with its chrome verdict when it has
@@ -277,12 +384,18 @@ fn explain_outside(dom: &Dom, root: usize, junk: &[Option<RemovalReason>], out: 
 fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReason>]) -> usize {
     let n = dom.nodes.len();
     let mut under_junk = vec![false; n];
+    let mut under_comments = vec![false; n];
     let mut best = (dom.body as usize, f32::MIN);
+    let mut best_thread = (dom.body as usize, f32::MIN);
     for i in 0..n {
         let node = &dom.nodes[i];
         let p = node.parent as usize;
         let inherited = p < n && under_junk[p];
         under_junk[i] = inherited || junk[i].is_some();
+        // A comment thread is not the article, however much it outweighs it — unless the
+        // page has nothing else (a forum thread, a discussion page).
+        under_comments[i] =
+            (p < n && under_comments[p]) || junk[i] == Some(RemovalReason::Comments);
         if !matches!(
             node.tag,
             Tag::Block | Tag::Article | Tag::Main | Tag::Body | Tag::Cell | Tag::Blockquote
@@ -299,9 +412,18 @@ fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReaso
         if under_junk[i] {
             score *= 0.3;
         }
-        if score >= best.1 {
-            best = (i, score);
+        let slot = if under_comments[i] {
+            &mut best_thread
+        } else {
+            &mut best
+        };
+        if score >= slot.1 {
+            *slot = (i, score);
         }
+    }
+    let prose = |i: usize| good.get(i).copied().unwrap_or(0.0);
+    if prose(best.0) < 150.0 && prose(best_thread.0) >= 150.0 {
+        return best_thread.0;
     }
     best.0
 }
@@ -310,33 +432,42 @@ fn emit(
     dom: &Dom,
     root: usize,
     junk: &[Option<RemovalReason>],
+    shape: &[u64],
     mut explain: Option<&mut Vec<Removal>>,
 ) -> Vec<RawBlock> {
     let end = dom.nodes[root].end as usize;
     let mut blocks = Vec::new();
     let mut buf = String::new();
     let mut link_chars = 0usize;
-    // Open block elements: (subtree end, kind).
-    let mut open: Vec<(usize, Kind)> = vec![(end, kind_of(dom.nodes[root].tag))];
-    let flush =
-        |buf: &mut String, link_chars: &mut usize, kind: Kind, blocks: &mut Vec<RawBlock>| {
-            let text = super::collapse_ws(buf);
-            buf.clear();
-            if !text.is_empty() {
-                let chars = text.chars().filter(|c| !c.is_whitespace()).count().max(1);
-                blocks.push(RawBlock {
-                    text,
-                    kind,
-                    link_density: (*link_chars as f32 / chars as f32).min(1.0),
-                });
-            }
-            *link_chars = 0;
-        };
+    // Open block elements: (subtree end, kind, node). The text gathered in `buf` always
+    // belongs to the innermost open element, since every block boundary flushes.
+    let mut open: Vec<(usize, Kind, usize)> = vec![(end, kind_of(dom.nodes[root].tag), root)];
+    let shape_of = |node: usize| shape.get(node).copied().unwrap_or(0);
+    let flush = |buf: &mut String,
+                 link_chars: &mut usize,
+                 (kind, shape): (Kind, u64),
+                 blocks: &mut Vec<RawBlock>| {
+        let text = super::collapse_ws(buf);
+        buf.clear();
+        if !text.is_empty() {
+            let chars = text.chars().filter(|c| !c.is_whitespace()).count().max(1);
+            blocks.push(RawBlock {
+                text,
+                kind,
+                link_density: (*link_chars as f32 / chars as f32).min(1.0),
+                shape,
+            });
+        }
+        *link_chars = 0;
+    };
+    let top = |open: &[(usize, Kind, usize)]| {
+        open.last()
+            .map_or((Kind::Other, 0), |o| (o.1, shape_of(o.2)))
+    };
     let mut i = root + 1;
     while i < end {
-        while open.len() > 1 && open.last().is_some_and(|&(e, _)| e <= i) {
-            let kind = open.last().map_or(Kind::Other, |o| o.1);
-            flush(&mut buf, &mut link_chars, kind, &mut blocks);
+        while open.len() > 1 && open.last().is_some_and(|&(e, _, _)| e <= i) {
+            flush(&mut buf, &mut link_chars, top(&open), &mut blocks);
             open.pop();
         }
         let node = &dom.nodes[i];
@@ -362,14 +493,14 @@ fn emit(
         if node.tag == Tag::Br {
             buf.push(' ');
         } else if node.tag.is_block() {
-            let kind = open.last().map_or(Kind::Other, |o| o.1);
-            flush(&mut buf, &mut link_chars, kind, &mut blocks);
-            open.push((node.end as usize, kind_of(node.tag)));
+            flush(&mut buf, &mut link_chars, top(&open), &mut blocks);
+            open.push((node.end as usize, kind_of(node.tag), i));
         }
         i += 1;
     }
-    while let Some((_, kind)) = open.pop() {
-        flush(&mut buf, &mut link_chars, kind, &mut blocks);
+    while !open.is_empty() {
+        flush(&mut buf, &mut link_chars, top(&open), &mut blocks);
+        open.pop();
     }
     blocks
 }

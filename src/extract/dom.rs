@@ -9,7 +9,7 @@
 use scraper::{ElementRef, Html, Node as HtmlNode};
 
 /// Element kinds the heuristics distinguish; everything else is `Inline` or `Block`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tag {
     Text,
     Html,
@@ -327,6 +327,28 @@ pub fn classify(tag: Tag, class: Option<&str>, id: Option<&str>, role: Option<&s
 /// What one class/id token (split on non-alphanumerics) announces. The pre-pass keeps only the
 /// tokens for which this returns `Some`, so [`classify`] sees the same verdicts either way.
 pub fn token_verdict(token: &str) -> Option<Chrome> {
+    let verdict = word_verdict(token);
+    if verdict.is_some() || !token.bytes().any(|b| b.is_ascii_uppercase()) {
+        return verdict;
+    }
+    // camelCase names (`relatedArticle`, `BorlabsCookie`): a chrome word among the parts
+    // counts; a content word does not (`mainContentAd` is an ad slot, not the article).
+    let b = token.as_bytes();
+    let mut start = 0;
+    for i in 1..=b.len() {
+        if i == b.len() || (b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase()) {
+            if let Some(Chrome::Junk(r)) = word_verdict(&token[start..i])
+                && i - start >= 4
+            {
+                return Some(Chrome::Junk(r));
+            }
+            start = i;
+        }
+    }
+    None
+}
+
+fn word_verdict(token: &str) -> Option<Chrome> {
     use super::RemovalReason as R;
     let lower;
     let t = if token.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -335,6 +357,9 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
     } else {
         token
     };
+    // Numbered instances (`comments18`, `sidebar2`) say what their stem says.
+    let stem = t.trim_end_matches(|c: char| c.is_ascii_digit());
+    let t = if stem.len() >= 3 { stem } else { t };
     let junk = match t {
         "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text"
         | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"
@@ -343,7 +368,8 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         "share" | "sharing" | "social" | "sharedaddy" | "addthis" | "sociallinks" | "shares"
         | "sharebar" => R::Share,
         "related" | "relatedposts" | "recommended" | "recommendations" | "mostread" | "popular"
-        | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" => R::Related,
+        | "trending" | "outbrain" | "taboola" | "readmore" | "morestories" | "relatedlinks"
+        | "nextstory" | "recent" | "linklist" | "linkbox" => R::Related,
         "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
         | "paywall" | "promo" | "cta" | "membership" | "support" => R::Promo,
         "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination"
@@ -352,14 +378,18 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
         "footer" | "sidebar" | "aside" => R::Nav,
         // Not "tag": WordPress puts `tag-<slug>` on the article element itself.
         "tags" | "tagged" | "tagcloud" | "keywords" | "categories" | "topics" => R::Tags,
-        "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" => R::Bio,
-        "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" => R::Byline,
+        "author" | "bio" | "authorbox" | "authorbio" | "contributor" | "about" | "saboxplugin" => {
+            R::Bio
+        }
+        "byline" | "meta" | "postmeta" | "entrymeta" | "dateline" | "postmetadata" | "metadata"
+        | "ratings" => R::Byline,
         // Not "published"/"updated": CMSs put publication-state flags on the content itself.
         "date" | "time" | "timestamp" | "pubdate" => R::Date,
         "caption" | "credit" | "credits" | "photocredit" | "figcaption" => R::Caption,
         "ad" | "ads" | "advert" | "advertisement" | "adsbygoogle" | "banner" | "sponsored"
-        | "dfp" => R::Ad,
-        "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" => R::Cookie,
+        | "dfp" | "affiliate" | "disclosure" => R::Ad,
+        "cookie" | "cookies" | "consent" | "gdpr" | "popup" | "modal" | "overlay" | "pum"
+        | "popmake" => R::Cookie,
         _ => return None,
     };
     Some(Chrome::Junk(junk))

@@ -7,6 +7,7 @@
 //! donation, because prompts are short and prose is not.
 
 use super::content::{Kind, RawBlock};
+use super::memory::HostView;
 use super::meta::Meta;
 use super::{Removal, RemovalReason as R};
 
@@ -30,6 +31,93 @@ struct Family {
 }
 
 const FAMILIES: &[Family] = &[
+    Family {
+        // Advertising and affiliate disclosures, paywall and follow prompts, and editorial
+        // disclaimers: sentences about the page, never about the story.
+        reason: R::Ad,
+        at: At::Anywhere,
+        max_words: 45,
+        phrases: &[
+            "contains references to products",
+            "we may receive compensation",
+            "we may earn a commission",
+            "may earn a commission",
+            "enthält werbung",
+            "enthält affiliate",
+            "werbung für",
+            "provisionslink",
+            "erhalten wir eine provision",
+            "eine provision",
+            "lien affilié",
+            "liens affiliés",
+            "enlace de afiliado",
+            "enlaces de afiliados",
+            "link di affiliazione",
+            // disclaimers
+            "not responsible for the opinions",
+            "do not necessarily reflect",
+            "does not necessarily reflect",
+            "opinions expressed",
+            "meinung des autors wieder",
+            "alle angaben ohne gewähr",
+            "angaben ohne gewähr",
+            "n'engagent que leurs auteurs",
+            "n'engagent que leur auteur",
+        ],
+    },
+    Family {
+        // A short affiliate notice; inside a longer sentence the words are the author's.
+        reason: R::Ad,
+        at: At::Anywhere,
+        max_words: 12,
+        phrases: &["affiliate link", "affiliate-link", "contains affiliate"],
+    },
+    Family {
+        reason: R::Ad,
+        at: At::Start,
+        max_words: 30,
+        phrases: &[
+            "anzeige -",
+            "anzeige:",
+            "anzeige –",
+            "*werbung",
+            "werbung:",
+            "werbung -",
+            "advertisement:",
+            "advertisement -",
+            "sponsored by",
+            "publicidad:",
+            "publicité :",
+            "publicité:",
+            "reklama:",
+        ],
+    },
+    Family {
+        reason: R::Promo,
+        at: At::Anywhere,
+        max_words: 45,
+        phrases: &[
+            "already a subscriber",
+            "please subscribe",
+            "to view the full story",
+            "subscribers also receive",
+            "bitte registrieren sie sich",
+            "pour accéder en illimité",
+            "hazte miembro",
+            "apóyanos",
+            "unterstütze ",
+            "jede kleine spende",
+            "letter to the editor via",
+            "submit your letter",
+            "canal de telegram",
+            "canal de youtube",
+            "on twitter and instagram",
+            "was this article helpful",
+            "war der artikel nützlich",
+            "war dieser artikel hilfreich",
+            "cet article vous a-t-il été utile",
+        ],
+    },
     Family {
         reason: R::Related,
         at: At::Start,
@@ -80,6 +168,42 @@ const FAMILIES: &[Family] = &[
             "das könnte sie auch interessieren",
             "meistgelesen",
             "mehr lesen",
+            "das könnte dich auch interessieren",
+            "mehr kolumnen",
+            "alle artikel zu",
+            "weitere infos unter",
+            "weitere informationen hierzu",
+            "das thema könnte",
+            "sie könnten auch an folgenden",
+            "schon gelesen?",
+            "zum weiterlesen",
+            "weitere beiträge",
+            "weitere artikel",
+            "weitere themen",
+            "weitere aktuelle",
+            "ähnliche beiträge",
+            "ähnliche themen",
+            "ähnliche artikel",
+            "verwandte themen",
+            "neueste artikel",
+            "neueste beiträge",
+            "mehr themen",
+            "siehe auch",
+            "empfehlungen aus dem",
+            // pl
+            "czytaj też",
+            "czytaj także",
+            "zobacz także",
+            "zobacz też",
+            "polecamy",
+            // fr (more)
+            "vous aimerez aussi",
+            "vous aimerez peut-être",
+            "à découvrir aussi",
+            // en (more)
+            "explore further",
+            "don't miss",
+            "more on this",
             // es
             "lee también",
             "lea también",
@@ -145,6 +269,9 @@ const FAMILIES: &[Family] = &[
             "compartir en",
             "comparte esta",
             "síguenos",
+            "siguenos",
+            "mit freunden teilen",
+            "mit anderen teilen",
             "compartilhe",
             "compartilhar no",
             "siga-nos",
@@ -306,6 +433,23 @@ const FAMILIES: &[Family] = &[
             "utilizziamo i cookie",
             "vi använder cookies",
             "мы используем cookie",
+            "privacy overview",
+            "necessary cookies",
+            "cookies are small",
+            "cookie settings",
+            "cookie-einstellungen",
+            "verwendet cookies",
+            "nutzt cookies",
+            "uses cookies",
+            "korzystamy z cookies",
+            "używamy plików cookie",
+            "utiliza cookies",
+            "utilise des cookies",
+            "utilisons des cookies",
+            "was sind cookies",
+            "what are cookies",
+            "wir respektieren deine privatsphäre",
+            "we respect your privacy",
         ],
     },
     Family {
@@ -314,6 +458,13 @@ const FAMILIES: &[Family] = &[
         max_words: 25,
         phrases: &[
             "tags:",
+            "category:",
+            "category :",
+            "categories:",
+            "kategorie:",
+            "kategorien:",
+            "catégorie :",
+            "categoría:",
             "tagged:",
             "tagged with",
             "filed under",
@@ -361,6 +512,14 @@ const FAMILIES: &[Family] = &[
             "image source",
             "image credit",
             "(photo",
+            "titelbild:",
+            "beitragsbild",
+            "quelle:",
+            "quellen:",
+            "źródło:",
+            "fuente:",
+            "source :",
+            "fonte:",
         ],
     },
     Family {
@@ -423,6 +582,46 @@ const FAMILIES: &[Family] = &[
             "sponsored",
             "sponsored content",
             "continue reading",
+            "advert",
+            "ad",
+            "reklama",
+            "annonce",
+            "loading",
+            "inhalt",
+            "kontakt",
+            "contact",
+            "drukuj",
+            "temas",
+            "schlagworte",
+            "en savoir plus",
+            "weitere informationen",
+            "weiterführende informationen",
+            "weitere infos",
+            "mehr infos",
+            "seite teilen",
+            "seite drucken",
+            "artikel drucken",
+            "rezept drucken",
+            "imprimir",
+            "imprimer",
+            "stampa",
+            "like it? share it",
+            "keine kommentare",
+            "no comments",
+            "no comments yet",
+            "sin comentarios",
+            "aucun commentaire",
+            "permalink",
+            "permalien",
+            "quellen ausblenden",
+            "quellen einblenden",
+            "quellenangaben",
+            "zusatzinformationen",
+            "originalpublikation",
+            "originalartikel",
+            "externer inhalt",
+            "inhaltsverzeichnis",
+            "telefon",
         ],
     },
     Family {
@@ -442,6 +641,27 @@ const FAMILIES: &[Family] = &[
             "tutti i diritti riservati",
             "alla rättigheter förbehållna",
             "все права защищены",
+            // script-only widgets and unrendered content
+            "requires javascript",
+            "enable javascript",
+            "javascript is disabled",
+            "javascript must be enabled",
+            "javascript aktivieren",
+            "javascript activé",
+            "activa javascript",
+            "bloggern gefällt das",
+            "this entry was posted",
+            "if you enjoyed reading",
+            "if you enjoyed this",
+            "vorschau auf den nächsten artikel",
+            "als pdf herunterladen",
+            "cookies erleichtern",
+            "bloggers like this",
+            "noch keine bewertungen",
+            "bild anzeigen",
+            "the content of this page is licensed",
+            "unless otherwise stated, the content",
+            "sofern nicht anders ausgewiesen",
         ],
     },
     Family {
@@ -467,6 +687,11 @@ const FAMILIES: &[Family] = &[
             "опубликовано",
             "обновлено",
             "date:",
+            "letzte änderung",
+            "erstellt am",
+            "stand:",
+            "opublikowano",
+            "release date",
         ],
     },
     Family {
@@ -502,42 +727,82 @@ const FAMILIES: &[Family] = &[
 /// any headline).
 const LONGEST_RULE: usize = 60;
 
-/// Filters the raw blocks; returns the kept text blocks and an author name found in a byline.
+/// What the filter kept.
+pub struct Cleaned {
+    /// The article's text blocks.
+    pub blocks: Vec<String>,
+    /// Per kept block: whether it may feed a dedup fingerprint (false for blocks the site
+    /// memory knows as recurring on the host, which two different articles may share).
+    pub fingerprint: Vec<bool>,
+    /// An author name found in a byline the filter removed.
+    pub byline_author: Option<String>,
+}
+
+/// Filters the raw blocks; `site` is the host's memory, whose chrome blocks go.
 pub fn clean_blocks(
     raw: Vec<RawBlock>,
     title: &str,
     meta: &Meta,
+    site: Option<&HostView>,
     mut explain: Option<&mut Vec<Removal>>,
-) -> (Vec<String>, Option<String>) {
+) -> Cleaned {
     let title_key = key(title);
     let author_key = meta.author.as_deref().map(key).filter(|k| !k.is_empty());
-    let mut kept: Vec<(String, Kind)> = Vec::with_capacity(raw.len());
+    // The memory names furniture around an article; a page it would leave without prose (an
+    // article re-published word for word, a template page) is judged on its own.
+    let site = site.filter(|s| {
+        !s.is_empty()
+            && raw
+                .iter()
+                .any(|b| b.text.len() >= 80 && s.chrome(b.shape).is_none())
+    });
+    let mut kept: Vec<(String, Kind, u64)> = Vec::with_capacity(raw.len());
     let mut seen_long: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut byline_author = None;
     let mut prose_seen = false;
+    let mut kept_prose = 0;
     let mut stopped = false;
     let total: usize = raw.iter().map(|b| b.text.len()).sum();
     let mut before = 0;
+    // End of an inline "read also" box: its blocks go, the article resumes after it.
+    let mut box_until = 0;
     for (pos, b) in raw.iter().enumerate() {
-        // The marker must close the article, not label a box in its middle: less text may
-        // follow it than precedes it.
-        if !stopped && prose_seen && total - before < before && is_end_marker(b) {
-            stopped = true;
+        if !stopped && prose_seen && pos >= box_until && is_end_marker(b) {
+            if let Some(end) = inline_box_end(&raw, pos) {
+                box_until = end;
+            } else if total - before < before
+                || is_comment_heading(&b.text)
+                || teaser_rail_follows(&raw, pos)
+            {
+                // The marker must close the article, not label a box in its middle: less
+                // text may follow it than precedes it — unless what follows is a comment
+                // thread or a rail of teasers, which routinely outweigh a short article.
+                stopped = true;
+            }
         }
         before += b.text.len();
-        let verdict = if stopped {
+        let verdict = if stopped || pos < box_until {
             Some(R::Related)
         } else {
-            classify(b, pos, &title_key, author_key.as_deref()).or_else(|| {
-                // A second copy of a whole paragraph (teaser repeated below, summary box).
-                (b.text.len() > 80 && !seen_long.insert(b.text.as_str())).then_some(R::Duplicate)
-            })
+            classify(b, pos, &title_key, author_key.as_deref())
+                .or_else(|| {
+                    let (seen, pages) = site?.chrome(b.shape)?;
+                    Some(R::SiteMemory { seen, pages })
+                })
+                .or_else(|| {
+                    // A second copy of a whole paragraph (teaser repeated below, summary box).
+                    (b.text.len() > 80 && !seen_long.insert(b.text.as_str()))
+                        .then_some(R::Duplicate)
+                })
+                .or_else(|| copy_of_kept(&b.text, &kept).then_some(R::Duplicate))
         };
-        if verdict.is_none() && b.text.len() >= 200 {
-            prose_seen = true;
+        // The article has started once a long paragraph, or a few shorter ones, were kept.
+        if verdict.is_none() && b.text.len() >= 80 {
+            kept_prose += b.text.len();
+            prose_seen |= b.text.len() >= 200 || kept_prose >= 300;
         }
         match verdict {
-            None => kept.push((b.text.clone(), b.kind)),
+            None => kept.push((b.text.clone(), b.kind, b.shape)),
             Some(reason) => {
                 if reason == R::Byline && byline_author.is_none() {
                     byline_author = author_from_byline(&b.text);
@@ -555,9 +820,9 @@ pub fn clean_blocks(
     // comments), not article text.
     while kept
         .last()
-        .is_some_and(|(_, k)| matches!(k, Kind::Heading(_)))
+        .is_some_and(|(_, k, _)| matches!(k, Kind::Heading(_)))
     {
-        if let Some((text, _)) = kept.pop()
+        if let Some((text, _, _)) = kept.pop()
             && let Some(out) = explain.as_deref_mut()
         {
             out.push(Removal {
@@ -566,7 +831,15 @@ pub fn clean_blocks(
             });
         }
     }
-    (kept.into_iter().map(|(t, _)| t).collect(), byline_author)
+    let fingerprint = kept
+        .iter()
+        .map(|(_, _, shape)| !site.is_some_and(|s| s.recurring(*shape)))
+        .collect();
+    Cleaned {
+        blocks: kept.into_iter().map(|(t, _, _)| t).collect(),
+        fingerprint,
+        byline_author,
+    }
 }
 
 /// Headings that open what follows an article: related links, author boxes, comments. Once
@@ -698,16 +971,211 @@ const END_MARKERS: &[&str] = &[
     "популярное",
 ];
 
+/// Headings that open a reader-comment thread, in the supported languages, with an optional
+/// count ("3 Comments", "Kommentare (12)").
+pub fn is_comment_heading(text: &str) -> bool {
+    if text.len() > 60 {
+        return false;
+    }
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    let t: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && !matches!(c, '(' | ')' | '[' | ']' | ':' | '.'))
+        .collect();
+    let t = t.trim();
+    const WORDS: &[&str] = &[
+        "comment",
+        "comments",
+        "reader comments",
+        "leave a reply",
+        "leave a comment",
+        "join the discussion",
+        "join the conversation",
+        "kommentar",
+        "kommentare",
+        "leserkommentare",
+        "kommentar schreiben",
+        "commentaire",
+        "commentaires",
+        "laisser un commentaire",
+        "comentario",
+        "comentarios",
+        "deja un comentario",
+        "comentário",
+        "comentários",
+        "deixe um comentário",
+        "commento",
+        "commenti",
+        "lascia un commento",
+        "kommentarer",
+        "skriv en kommentar",
+        "комментарии",
+        "комментарий",
+        "komentarze",
+        "komentarz",
+    ];
+    WORDS.contains(&t)
+}
+
+/// Whether the blocks after `pos` are a rail of teasers: linked headlines make up a third
+/// of the next lines or more, and less prose follows than precedes (a long list of links in
+/// the middle of a guide is not its end).
+fn teaser_rail_follows(raw: &[RawBlock], pos: usize) -> bool {
+    let next: Vec<&RawBlock> = raw.iter().skip(pos + 1).take(12).collect();
+    let linked = next.iter().filter(|b| b.link_density > 0.5).count();
+    if next.len() < 3 || linked * 3 < next.len() {
+        return false;
+    }
+    let prose = |bs: &[RawBlock]| -> usize {
+        bs.iter()
+            .filter(|b| is_prose(b))
+            .map(|b| b.text.len())
+            .sum()
+    };
+    prose(&raw[pos + 1..]) < prose(&raw[..pos])
+}
+
+/// Whether `text` repeats article text already kept: a hidden second copy of the article
+/// printed as one block holds the opening of an earlier paragraph, and a paragraph whose
+/// opening sits inside an earlier, much longer block was already printed by it. Only the first
+/// few long kept blocks are compared, which keeps the check cheap on any page.
+fn copy_of_kept(text: &str, kept: &[(String, Kind, u64)]) -> bool {
+    const PREFIX: usize = 60;
+    if text.len() < 150 {
+        return false;
+    }
+    let prefix = |s: &str| -> Option<usize> {
+        let mut end = PREFIX;
+        while end < s.len() && !s.is_char_boundary(end) {
+            end += 1;
+        }
+        (end < s.len()).then_some(end)
+    };
+    let Some(own) = prefix(text) else {
+        return false;
+    };
+    let mut tail = text.len() - PREFIX;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    let long = || kept.iter().filter(|(k, _, _)| k.len() >= 150).take(4);
+    // This block holds two earlier paragraphs, or an earlier block holds all of this one.
+    long()
+        .filter(|(k, _, _)| {
+            text.len() >= 2 * k.len() && prefix(k).is_some_and(|e| text.contains(&k[..e]))
+        })
+        .count()
+        >= 2
+        || long().any(|(k, _, _)| {
+            k.len() >= 2 * text.len() && k.contains(&text[..own]) && k.contains(&text[tail..])
+        })
+}
+
+/// Whether `blocks` start as a grid of teaser cards — a lede under each title line, never two
+/// paragraphs in a row — rather than an article, whose sections run to several paragraphs.
+fn teaser_cards(blocks: &[RawBlock]) -> bool {
+    let window = &blocks[..blocks.len().min(8)];
+    let long = |b: &RawBlock| b.text.len() >= 100;
+    let ledes = window.iter().filter(|b| long(b)).count();
+    ledes >= 3 && !window.windows(2).any(|w| long(&w[0]) && long(&w[1]))
+}
+
+/// A paragraph of running text: long, hardly linked, ending a sentence.
+fn is_prose(b: &RawBlock) -> bool {
+    matches!(b.kind, Kind::Paragraph | Kind::Other | Kind::Quote)
+        && b.text.len() >= 150
+        && b.link_density < 0.1
+        && b.text.ends_with(['.', '!', '?', '"', '»', '”', ')'])
+}
+
+/// Markers that may label a box of links inside the article ("Read also: …") rather than
+/// close it; comment, author and share headings always close it.
+const INLINE_BOX_MARKERS: &[&str] = &[
+    "read next",
+    "up next",
+    "read also",
+    "also read",
+    "read more",
+    "see also",
+    "related",
+    "more on this",
+    "lire aussi",
+    "à lire aussi",
+    "a lire aussi",
+    "à lire également",
+    "voir aussi",
+    "lesen sie auch",
+    "lesen sie mehr",
+    "mehr zum thema",
+    "auch interessant",
+    "lee también",
+    "lea también",
+    "ver también",
+    "leia também",
+    "veja também",
+    "leia mais",
+    "leggi anche",
+    "vedi anche",
+    "läs också",
+    "läs även",
+    "läs mer",
+    "читайте также",
+    "по теме",
+    "czytaj też",
+    "czytaj także",
+    "zobacz także",
+];
+
+/// When the end marker at `pos` opens an inline "read also" box — a few short lines (the
+/// linked headlines) followed by more article prose — the index of the first prose block
+/// after the box. `None` when the marker is not of that kind or no prose follows closely.
+fn inline_box_end(raw: &[RawBlock], pos: usize) -> Option<usize> {
+    let lower = raw[pos].text.to_lowercase();
+    let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    if !INLINE_BOX_MARKERS.iter().any(|m| t.starts_with(m)) {
+        return None;
+    }
+    let prose = is_prose;
+    // At most six lines in the box, each a headline-sized line, then at least two prose
+    // paragraphs: a rail of teasers with ledes is not the article resuming.
+    for (j, b) in raw.iter().enumerate().skip(pos + 1).take(7) {
+        if prose(b) {
+            let following = raw[j..].iter().take(4).filter(|b| prose(b)).count();
+            return (j > pos + 1 && following >= 2 && !teaser_cards(&raw[j..])).then_some(j);
+        }
+        if b.text.len() >= 200 {
+            return None;
+        }
+    }
+    None
+}
+
 fn is_end_marker(b: &RawBlock) -> bool {
     if b.text.len() > 60 || !matches!(b.kind, Kind::Heading(_) | Kind::Other | Kind::Paragraph) {
         return false;
     }
+    if is_comment_heading(&b.text) {
+        return true;
+    }
     let lower = b.text.to_lowercase().replace('\u{2019}', "'");
     let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
     END_MARKERS.contains(&t)
-        || ["more from ", "related ", "more in ", "more on "]
-            .iter()
-            .any(|p| t.starts_with(p) && t.len() < 40)
+        || [
+            "more from ",
+            "related ",
+            "more in ",
+            "more on ",
+            "mehr zu ",
+            "mehr zum ",
+            "más sobre ",
+            "plus sur ",
+            "mais sobre ",
+            "altro su ",
+            "mer om ",
+            "więcej o ",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p) && t.len() < 40)
 }
 
 /// Unrendered template slots such as `[CTA_MODULE]`.
@@ -718,6 +1186,103 @@ fn is_placeholder(text: &str) -> bool {
         && text[1..text.len() - 1]
             .bytes()
             .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+}
+
+/// Machine metadata printed as text (schema.org microdata, hidden CMS fields): most tokens are
+/// URLs, ISO dates or bare numbers and sizes, not words.
+fn is_metadata(text: &str, words: usize) -> bool {
+    // Prose fails on its first few words: give up once 30 % of them are plain words.
+    let allowed = words * 3 / 10;
+    let (mut n, mut machine, mut figures) = (0usize, 0usize, 0usize);
+    for tok in text.split_whitespace() {
+        n += 1;
+        if n - machine > allowed + 1 {
+            return false;
+        }
+        if !tok
+            .bytes()
+            .any(|c| c.is_ascii_digit() || c == b'.' || c == b':')
+        {
+            continue;
+        }
+        let t = tok.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'));
+        let b = t.as_bytes();
+        let url = t.contains("://")
+            || t.starts_with("www.")
+            || t.contains(".jpg")
+            || t.contains(".png")
+            || t.contains(".webp");
+        let iso =
+            b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+        let number = !t.is_empty()
+            && t.bytes().all(|c| {
+                c.is_ascii_digit() || matches!(c, b'.' | b':' | b'x' | b'-' | b'+' | b'/' | b'|')
+            });
+        if url || iso || (number && t.len() >= 3) {
+            machine += 1;
+        }
+        if iso || (number && t.len() >= 3) {
+            figures += 1;
+        }
+    }
+    // A list of links alone may be an article's sources; metadata mixes in dates and sizes.
+    n >= 2 && figures > 0 && machine * 10 >= n * 7
+}
+
+/// Text that is markup, not prose: an unexpanded shortcode (`[button link="…"]Go[/button]`,
+/// `[caption id=…]`) or a tag printed as text (`<img src=…>` from a `<noscript>`).
+fn is_markup(text: &str) -> bool {
+    let b = text.as_bytes();
+    let name_len = |rest: &[u8]| {
+        rest.iter()
+            .take_while(|c| c.is_ascii_alphabetic() || **c == b'_' || **c == b'-')
+            .count()
+    };
+    match b.first() {
+        Some(b'[') => {
+            let rest = &b[1..];
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            let n = name_len(rest);
+            n >= 2
+                && rest[..n].iter().all(|c| !c.is_ascii_uppercase())
+                && matches!(rest.get(n), Some(b' ' | b']' | b'='))
+                && text.contains(']')
+        }
+        Some(b'<') => {
+            // An HTML element with attributes: `<img src="…"`, `<a href=…`, `<iframe …`.
+            const ELEMENTS: &[&[u8]] = &[
+                b"img",
+                b"a",
+                b"iframe",
+                b"div",
+                b"span",
+                b"p",
+                b"script",
+                b"video",
+                b"source",
+                b"picture",
+                b"figure",
+                b"embed",
+                b"object",
+                b"ins",
+                b"blockquote",
+                b"link",
+                b"meta",
+                b"input",
+                b"form",
+                b"audio",
+                b"noscript",
+                b"style",
+            ];
+            let rest = &b[1..];
+            let n = name_len(rest);
+            let name = rest[..n].to_ascii_lowercase();
+            ELEMENTS.contains(&name.as_slice())
+                && rest.get(n) == Some(&b' ')
+                && (text.contains("=\"") || text.contains("='") || text.contains("=http"))
+        }
+        _ => false,
+    }
 }
 
 /// Letters and digits only, lower-cased: how two renderings of a title are compared.
@@ -749,8 +1314,11 @@ fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>)
         // Prose: no rule below applies to a block this long.
         return None;
     }
-    if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
+    if !text.chars().any(char::is_alphanumeric) || is_placeholder(text) || is_markup(text) {
         return Some(R::Boilerplate);
+    }
+    if is_metadata(text, words) {
+        return Some(R::Hidden);
     }
     // The comparison key costs a pass over the text: only build it when it can matter.
     let k = if (author_key.is_some() && words <= 12) || text.len() <= 2 * title_key.len() + 16 {
@@ -1468,21 +2036,24 @@ mod tests {
                 text: "The Title".into(),
                 kind: Kind::Heading(2),
                 link_density: 0.0,
+                shape: 0,
             },
             RawBlock {
                 text: "Body text that stays.".into(),
                 kind: Kind::Paragraph,
                 link_density: 0.0,
+                shape: 0,
             },
             RawBlock {
                 text: "Elsewhere".into(),
                 kind: Kind::Heading(3),
                 link_density: 0.0,
+                shape: 0,
             },
         ];
         let mut removed = Vec::new();
-        let (kept, _) = clean_blocks(raw, "The Title", &Meta::default(), Some(&mut removed));
-        assert_eq!(kept, vec!["Body text that stays."]);
+        let kept = clean_blocks(raw, "The Title", &Meta::default(), None, Some(&mut removed));
+        assert_eq!(kept.blocks, vec!["Body text that stays."]);
         assert_eq!(removed.len(), 2);
         assert_eq!(removed[0].reason, R::DuplicateTitle);
     }

@@ -15,11 +15,21 @@
 //! size caps, JSON-LD kept aside) → html5ever parse → site rules → arena → `content` (choose
 //! the body root by text/link density, emit blocks) → `filter` (per-block boilerplate
 //! classifier) → `meta`.
+//!
+//! Site memory ([`SiteMemory`], `memory`): what one page cannot tell — which blocks the host
+//! repeats on most of its pages — comes from the pages seen before. [`Extractor::extract_with`]
+//! takes a read-only snapshot of the host's table, treats its chrome blocks as furniture and
+//! reports every block's shape in the [`Extraction`], which the caller hands to
+//! [`SiteMemory::observe`] afterwards. Without a memory the output is exactly that of
+//! [`Extractor::extract`].
 
+#[cfg(test)]
+mod behaviour;
 mod content;
 mod decode;
 mod dom;
 mod filter;
+mod memory;
 mod meta;
 mod prepass;
 
@@ -32,6 +42,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::model::{CleanArticle, PageMeta};
 
 pub use decode::decode_html;
+pub use memory::{HostView, MemoryError, SiteMemory, host_key};
 pub use prepass::{MAX_DEPTH, MAX_INPUT_BYTES};
 
 /// The `[extract]` config section: per-site selector rules (`[[extract.site]]`).
@@ -104,6 +115,11 @@ pub enum RemovalReason {
     Duplicate,
     /// Not inside the block chosen as the article (sidebars, headers, widgets, footers).
     Outside,
+    /// The host repeats this block on `seen` of its last `pages` pages (site memory).
+    SiteMemory {
+        seen: u16,
+        pages: u16,
+    },
 }
 
 impl fmt::Display for RemovalReason {
@@ -129,7 +145,50 @@ impl fmt::Display for RemovalReason {
             RemovalReason::SiteRule => "site rule",
             RemovalReason::Duplicate => "duplicate block",
             RemovalReason::Outside => "outside the article",
+            RemovalReason::SiteMemory { seen, pages } => {
+                return write!(
+                    f,
+                    "site chrome: seen on {seen} of the last {pages} pages of this host"
+                );
+            }
         })
+    }
+}
+
+/// One page's extraction with the site-memory extras (see [`Extractor::extract_with`]).
+#[derive(Debug, Clone)]
+pub struct Extraction {
+    pub article: CleanArticle,
+    /// The host key the memory was consulted under (the page URL's host, else the host of the
+    /// page's canonical URL): where to [`SiteMemory::observe`] this page.
+    pub host: Option<String>,
+    /// Distinct block shapes of the whole page, what [`SiteMemory::observe`] records.
+    pub shapes: Vec<u64>,
+    /// Per `article.blocks` entry: whether it may feed the dedup fingerprint (false for blocks
+    /// the host repeats across pages, so two articles sharing a promo box do not look alike).
+    pub fingerprint: Vec<bool>,
+    /// Every dropped block with its reason (only from [`Extractor::extract_with_explained`]).
+    pub removed: Vec<Removal>,
+}
+
+impl Extraction {
+    /// The body blocks fit for a dedup fingerprint, joined as in [`CleanArticle::body_text`].
+    pub fn fingerprint_text(&self) -> String {
+        let mut out = String::new();
+        for (b, _) in self
+            .article
+            .blocks
+            .iter()
+            .zip(&self.fingerprint)
+            .filter(|(_, ok)| **ok)
+        {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(b);
+            out.push('\n');
+        }
+        out
     }
 }
 
@@ -193,7 +252,33 @@ impl Extractor {
         html: &str,
         page_url: Option<&url::Url>,
     ) -> Result<CleanArticle, ExtractError> {
-        self.run(html, page_url, None)
+        Ok(self.run(html, page_url, None, false, None)?.article)
+    }
+
+    /// Extracts with a site memory: blocks the host repeats on most of its recent pages are
+    /// dropped (reason [`RemovalReason::SiteMemory`]) and the result carries the page's block
+    /// shapes for [`SiteMemory::observe`]. `memory` is only read; observing is the caller's
+    /// step, after extraction. With `None` the article equals [`Extractor::extract`]'s.
+    pub fn extract_with(
+        &self,
+        html: &str,
+        page_url: Option<&url::Url>,
+        memory: Option<&SiteMemory>,
+    ) -> Result<Extraction, ExtractError> {
+        self.run(html, page_url, None, true, memory)
+    }
+
+    /// [`Extractor::extract_with`], also listing every dropped block in `removed`.
+    pub fn extract_with_explained(
+        &self,
+        html: &str,
+        page_url: Option<&url::Url>,
+        memory: Option<&SiteMemory>,
+    ) -> Result<Extraction, ExtractError> {
+        let mut removed = Vec::new();
+        let mut ex = self.run(html, page_url, Some(&mut removed), true, memory)?;
+        ex.removed = removed;
+        Ok(ex)
     }
 
     /// Like [`Extractor::extract`], also returning every dropped block with its reason.
@@ -203,8 +288,8 @@ impl Extractor {
         page_url: Option<&url::Url>,
     ) -> Result<(CleanArticle, Vec<Removal>), ExtractError> {
         let mut removed = Vec::new();
-        let article = self.run(html, page_url, Some(&mut removed))?;
-        Ok((article, removed))
+        let article = self.run(html, page_url, Some(&mut removed), false, None)?;
+        Ok((article.article, removed))
     }
 
     fn rule_for(&self, page_url: Option<&url::Url>) -> Option<&CompiledRule> {
@@ -222,7 +307,9 @@ impl Extractor {
         html: &str,
         page_url: Option<&url::Url>,
         mut explain: Option<&mut Vec<Removal>>,
-    ) -> Result<CleanArticle, ExtractError> {
+        shapes: bool,
+        memory: Option<&SiteMemory>,
+    ) -> Result<Extraction, ExtractError> {
         if html.trim().is_empty() {
             return Err(ExtractError::NoContent);
         }
@@ -263,35 +350,58 @@ impl Extractor {
 
         let mut page_meta = meta::collect(&tree, &pre.json_ld, page_url);
         let title = page_meta.title.clone();
-        let raw = content::extract_blocks(&tree, explain.as_deref_mut());
-        let (blocks, byline_author) = filter::clean_blocks(raw, &title, &page_meta, explain);
-        let blocks: Vec<String> = if blocks.is_empty() {
+        let host = shapes
+            .then(|| {
+                page_url
+                    .and_then(|u| u.host_str().map(host_key))
+                    .or_else(|| {
+                        let c = url::Url::parse(page_meta.canonical_url.as_deref()?).ok()?;
+                        c.host_str().map(host_key)
+                    })
+            })
+            .flatten();
+        let view = match (memory, &host) {
+            (Some(m), Some(h)) => Some(m.view(h)),
+            _ => None,
+        };
+        let found = content::extract_blocks(&tree, explain.as_deref_mut(), shapes, view.as_ref());
+        let cleaned =
+            filter::clean_blocks(found.blocks, &title, &page_meta, view.as_ref(), explain);
+        let (blocks, fingerprint) = if cleaned.blocks.is_empty() {
             // A page whose DOM gave nothing may still carry its text in JSON-LD.
-            page_meta
+            let b: Vec<String> = page_meta
                 .article_body
                 .as_deref()
                 .map(split_plain_text)
-                .unwrap_or_default()
+                .unwrap_or_default();
+            let f = vec![true; b.len()];
+            (b, f)
         } else {
-            blocks
+            (cleaned.blocks, cleaned.fingerprint)
         };
         if blocks.is_empty() {
             return Err(ExtractError::NoContent);
         }
         if page_meta.author.is_none() {
-            page_meta.author = byline_author;
+            page_meta.author = cleaned.byline_author;
         }
         let language = meta::language(&blocks);
-        Ok(CleanArticle {
-            title: nfc(&title),
-            blocks: blocks.iter().map(|b| nfc(b)).collect(),
-            meta: PageMeta {
-                author: page_meta.author,
-                published: page_meta.published,
-                site_name: page_meta.site_name,
-                language,
-                canonical_url: page_meta.canonical_url,
+        Ok(Extraction {
+            article: CleanArticle {
+                title: nfc(&title),
+                blocks: blocks.iter().map(|b| nfc(b)).collect(),
+                meta: PageMeta {
+                    author: page_meta.author,
+                    published: page_meta.published,
+                    site_name: page_meta.site_name,
+                    language,
+                    canonical_url: page_meta.canonical_url,
+                },
             },
+            host,
+            shapes: found.page_shapes,
+            fingerprint,
+            removed: Vec::new(),
         })
     }
 }

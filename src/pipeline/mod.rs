@@ -43,7 +43,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::dedup::{Engine, Fingerprint};
-use crate::extract::Extractor;
+use crate::extract::{Extractor, SiteMemory};
 use crate::fetch::Fetcher;
 use crate::metrics::{ErrorKind, ExtractFailure, Metrics};
 use crate::model::{CleanArticle, FeedItem};
@@ -184,6 +184,8 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     pub gate: Arc<Gate>,
     pub liveness: Arc<Liveness>,
+    /// What each host repeats on its pages (site chrome), learned as pages are extracted.
+    pub site_memory: Arc<SiteMemory>,
 }
 
 /// Fault-injection seams for tests: code run at the start of every poll and before every

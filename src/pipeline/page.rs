@@ -12,7 +12,7 @@ use super::{ItemOutcome, PageJob, Parts, Prepared};
 use crate::article;
 use crate::dedup::Engine;
 use crate::events;
-use crate::extract::{ExtractError, Extractor};
+use crate::extract::{ExtractError, Extractor, SiteMemory};
 use crate::fetch::{Fetcher, Kind, Outcome};
 use crate::metrics::{ExtractFailure, Metrics, Target};
 use crate::model::{CleanArticle, FeedItem};
@@ -29,6 +29,7 @@ struct Worker {
     metrics: Arc<Metrics>,
     gate: Arc<Gate>,
     liveness: Arc<Liveness>,
+    site_memory: Arc<SiteMemory>,
 }
 
 /// Starts `daemon.page_workers` workers sharing one bounded queue.
@@ -42,6 +43,7 @@ pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinS
         metrics: parts.metrics.clone(),
         gate: parts.gate.clone(),
         liveness: parts.liveness.clone(),
+        site_memory: parts.site_memory.clone(),
     };
     let mut set = JoinSet::new();
     for slot in 0..parts.cfg.daemon.page_workers {
@@ -119,16 +121,24 @@ impl Worker {
             ));
         }
         let (extractor, engine) = (self.extractor.clone(), self.engine.clone());
+        let memory = self.site_memory.clone();
         let url_for_task = fetched_url.clone();
         let item_for_task = item.clone();
         let started = std::time::Instant::now();
         let done = tokio::task::spawn_blocking(move || {
             let html = crate::extract::decode_html(&fetched.body, fetched.content_type.as_deref())?;
-            let mut article = extractor.extract(&html, Some(&url_for_task))?;
+            // Site chrome the host repeats is dropped, and kept out of the fingerprint; then
+            // the page is remembered (after, so a page is never judged by its own blocks).
+            let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
+            if let Some(host) = &page.host {
+                memory.observe(host, &page);
+            }
+            let body = page.fingerprint_text();
+            let mut article = page.article;
             fill_from_feed(&mut article, &item_for_task);
             let canonical =
                 article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
-            let fingerprint = engine.fingerprint(&article.title, &article.blocks.join("\n\n"));
+            let fingerprint = engine.fingerprint(&article.title, &body);
             Ok::<_, ExtractError>((article, canonical, fingerprint))
         })
         .await;

@@ -335,3 +335,67 @@ async fn a_feed_keeps_its_health_counts_rejected_empty_and_last_error_kind() {
     stop(services).await;
     server.stop();
 }
+
+/// A story page of `host`'s template: the article plus the promo paragraph every page of
+/// that site carries inside the article.
+fn templated_page(n: u32) -> String {
+    story_page(n).replace(
+        "</article>",
+        "<p>Lantern members read every investigation a day early and support independent reporting from the Sahel for less than a coffee a week.</p></article>",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_learns_a_hosts_chrome_and_drops_it_from_later_pages_of_that_host_only() {
+    const PROMO: &str = "Lantern members read every investigation";
+    let server = Server::start().await;
+    let links: Vec<String> = (0..10)
+        .map(|i| {
+            let path = format!("/a/{i}");
+            server.route(&path, Route::ok(HTML, templated_page(70 + i)));
+            server.url(&path)
+        })
+        .collect();
+    server.route("/feed", Route::ok(RSS, rss(&links)));
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::start(test_config(dir.path())).unwrap();
+    let done = services.pipeline.poll(&spec(&server.url("/feed"))).await;
+    assert_eq!(done.report.stored, 10);
+    // The eleventh page of the host, and a page with the same promo on another host
+    // (`localhost` is another host than `127.0.0.1` for the memory).
+    server.route("/a/10", Route::ok(HTML, templated_page(80)));
+    server.route("/b/0", Route::ok(HTML, templated_page(81)));
+    let other = server.url("/b/0").replace("127.0.0.1", "localhost");
+    server.route(
+        "/feed2",
+        Route::ok(RSS, rss(&[server.url("/a/10"), other.clone()])),
+    );
+    let done = services.pipeline.poll(&spec(&server.url("/feed2"))).await;
+    assert_eq!(done.report.stored, 2);
+    let text_of = |url: &str| {
+        let (_, text) = services.store.find(url).unwrap().unwrap();
+        text
+    };
+    assert!(
+        !text_of(&server.url("/a/10")).contains(PROMO),
+        "the host's repeated promo is site chrome by now"
+    );
+    assert!(
+        text_of(&other).contains(PROMO),
+        "another host is unaffected"
+    );
+    assert!(
+        text_of(&links[0]).contains(PROMO),
+        "what was stored stays as it was"
+    );
+    // The memory is saved with the store and read back by the next start.
+    stop(services).await;
+    let services = Services::start(test_config(dir.path())).unwrap();
+    server.route("/a/11", Route::ok(HTML, templated_page(82)));
+    server.route("/feed3", Route::ok(RSS, rss(&[server.url("/a/11")])));
+    services.pipeline.poll(&spec(&server.url("/feed3"))).await;
+    let (_, text) = services.store.find(&server.url("/a/11")).unwrap().unwrap();
+    assert!(!text.contains(PROMO), "the memory survived the restart");
+    stop(services).await;
+    server.stop();
+}

@@ -13,6 +13,7 @@
 //! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
+//! | `sites` | host | the extractor's site memory of that host, versioned bytes (`sites.rs`) |
 //! | `meta_schema` | `version`, `next_seq`, `duplicates`; `import_incomplete` while `newsd import` runs | u32 BE, u64 BE, u64 BE; empty |
 //!
 //! Everything one article touches is written in ONE transaction, the seq counter included,
@@ -62,6 +63,7 @@ use crate::schedule::FeedState;
 pub mod check;
 mod import;
 mod open;
+mod sites;
 
 pub use open::{WATERMARK_FILE, Watermark};
 

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod broken_pipe;
+mod clean;
 mod e2e;
 mod faults;
 mod kill;

@@ -1,0 +1,312 @@
+//! Behaviour tests of the extractor on small hand-written pages: one per class of leftover
+//! chrome (issue 13) and the site memory.
+
+use super::*;
+
+fn ex() -> Extractor {
+    Extractor::new(&ExtractConfig::default()).unwrap()
+}
+
+const WORDS: [&str; 12] = [
+    "harbour", "council", "orchard", "railway", "library", "festival", "bridge", "market",
+    "hospital", "museum", "stadium", "ferry",
+];
+
+/// Page `n` of a local news site: its own headline and three paragraphs of its own, and the
+/// furniture every page of the site repeats inside the article container (a podcast promo and
+/// a rail of four teaser links).
+fn site_page(n: usize) -> String {
+    let w = |k: usize| WORDS[(n * 5 + k * 7) % WORDS.len()];
+    format!(
+        "<html><head><title>{a} {b} news</title></head><body>\
+         <div class=top><a href=/>Home</a> <a href=/local>Local</a></div>\
+         <article><h1>The {a} and the {b}, story {n}</h1>\
+         <p>Residents met on Tuesday to discuss the {a} plan, which the {b} committee had sent back \
+         twice before, and story {n} follows what they decided after a long evening of debate.</p>\
+         <p>The {c} group asked for more time, saying that the {a} had not been consulted properly, \
+         while supporters of the {b} said every delay raised the cost for everyone in town.</p>\
+         <div class=box><p>Our podcast returns every Tuesday with the week's best interviews, \
+         a quiz and your letters, wherever you listen.</p></div>\
+         <p>A final vote on the {c} is expected next month; story {n} will be updated then.</p>\
+         <ul class=rail><li><a href=/x1>Harbour ferry timetable changes for winter</a></li>\
+         <li><a href=/x2>Library extends its opening hours on Sundays</a></li>\
+         <li><a href=/x3>Market traders welcome new parking rules</a></li>\
+         <li><a href=/x4>Museum shows a century of local photographs</a></li></ul>\
+         </article></body></html>",
+        a = w(0),
+        b = w(1),
+        c = w(2),
+    )
+}
+
+#[test]
+fn site_memory_drops_a_hosts_repeated_promo_and_rail_and_no_other_hosts() {
+    let ex = ex();
+    let memory = SiteMemory::new();
+    let url = |n: usize| url::Url::parse(&format!("https://www.local.example/news/{n}")).unwrap();
+    // Without a memory, the promo and the rail are part of the article.
+    let plain = ex.extract(&site_page(10), Some(&url(10))).unwrap();
+    let text = plain.body_text();
+    assert!(
+        text.contains("Our podcast returns") && text.contains("Museum shows"),
+        "{text}"
+    );
+    for n in 0..10 {
+        let page = ex
+            .extract_with(&site_page(n), Some(&url(n)), Some(&memory))
+            .unwrap();
+        assert_eq!(page.host.as_deref(), Some("local.example"));
+        memory.observe("local.example", &page);
+    }
+    let page = ex
+        .extract_with_explained(&site_page(10), Some(&url(10)), Some(&memory))
+        .unwrap();
+    let text = page.article.body_text();
+    assert!(!text.contains("Our podcast"), "{text}");
+    assert!(!text.contains("Harbour ferry timetable"), "{text}");
+    assert!(!text.contains("Museum shows"), "{text}");
+    assert!(text.contains("Residents met on Tuesday"), "{text}");
+    assert!(text.contains("A final vote"), "{text}");
+    assert_eq!(page.article.blocks.len(), 3, "{text}");
+    // --explain names the memory's evidence.
+    let named = page
+        .removed
+        .iter()
+        .find(|r| r.text.starts_with("Our podcast returns"))
+        .expect("the promo is reported");
+    assert_eq!(
+        named.reason.to_string(),
+        "site chrome: seen on 10 of the last 10 pages of this host"
+    );
+    // The same page served by another host is not touched by local.example's memory.
+    let other = url::Url::parse("https://other.example/news/10").unwrap();
+    let page = ex
+        .extract_with(&site_page(10), Some(&other), Some(&memory))
+        .unwrap();
+    assert_eq!(page.article, plain);
+}
+
+#[test]
+fn fingerprint_leaves_out_blocks_the_host_repeats() {
+    let ex = ex();
+    let memory = SiteMemory::new();
+    let url = url::Url::parse("https://local.example/a").unwrap();
+    // Four pages are too few for the memory to drop the promo, but enough to keep it out of
+    // the fingerprint: two different articles sharing it must not look alike.
+    for n in 0..4 {
+        let page = ex
+            .extract_with(&site_page(n), Some(&url), Some(&memory))
+            .unwrap();
+        // A block on two earlier pages may be one article stored twice: still fingerprinted.
+        assert_eq!(page.fingerprint.iter().all(|&f| f), n < 3, "page {n}");
+        memory.observe("local.example", &page);
+    }
+    let page = ex
+        .extract_with(&site_page(7), Some(&url), Some(&memory))
+        .unwrap();
+    assert!(page.article.body_text().contains("Our podcast returns"));
+    let fp = page.fingerprint_text();
+    assert!(!fp.contains("Our podcast returns"), "{fp}");
+    assert!(!fp.contains("Library extends"), "{fp}");
+    assert!(fp.contains("Residents met on Tuesday"), "{fp}");
+    // Without a memory the fingerprint is the body.
+    let page = ex.extract_with(&site_page(7), Some(&url), None).unwrap();
+    assert_eq!(page.fingerprint_text(), page.article.body_text());
+}
+
+#[test]
+fn memory_never_empties_a_page() {
+    // The same article served ten times: everything recurs, and it must still come out whole.
+    let ex = ex();
+    let memory = SiteMemory::new();
+    let url = url::Url::parse("https://local.example/same").unwrap();
+    for _ in 0..10 {
+        let page = ex
+            .extract_with(&site_page(3), Some(&url), Some(&memory))
+            .unwrap();
+        memory.observe("local.example", &page);
+    }
+    let page = ex
+        .extract_with(&site_page(3), Some(&url), Some(&memory))
+        .unwrap();
+    assert!(
+        page.article
+            .body_text()
+            .contains("Residents met on Tuesday")
+    );
+}
+
+/// Paragraphs of a short article (about 120 words), distinct enough to be checked one by one.
+const STORY: [&str; 3] = [
+    "The town council voted on Monday to keep the old harbour bridge open to cyclists, \
+     reversing a plan that would have closed it for two years of repairs.",
+    "Engineers said the repairs can be done one lane at a time, which will slow traffic \
+     but keeps the only crossing in the east of the town usable for everyone.",
+    "Work is due to start in March, and the council will publish a timetable for each \
+     stage of the repairs on its website before the end of the year.",
+];
+
+fn story_html() -> String {
+    STORY.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+fn assert_story_only(text: &str) {
+    for p in STORY {
+        assert!(text.contains(p), "lost {p:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn class1_short_article_beats_a_longer_comment_thread() {
+    let comment = |who: &str, n: usize| {
+        format!(
+            "<div><p><b>{who}</b> 12 May 2024 at 10:{n:02}</p><p>I have crossed that bridge every \
+             morning for twenty years and I think closing it would have been a disaster for the \
+             shops on the east side, so I am glad the council listened to us this time, \
+             although the repairs will still be a pain for months. Comment {n} of many.</p></div>"
+        )
+    };
+    let comments: String = (0..6).map(|n| comment("Anna", n)).collect();
+    let html = format!(
+        "<html><body><div><h1>Harbour bridge stays open</h1>{}</div>\
+         <div><h3>6 Comments</h3>{comments}</div></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("twenty years"), "{text}");
+    assert!(removed.iter().any(|r| r.reason == RemovalReason::Comments));
+}
+
+#[test]
+fn class2_teaser_rail_after_a_short_article_goes() {
+    let card = |n: usize| {
+        format!(
+            "<h3><a href=/s{n}>Another story number {n} from the newsroom</a></h3>\
+             <p>The lede of teaser {n}, a sentence or two that sells the story behind the link.</p>"
+        )
+    };
+    let cards: String = (0..8).map(card).collect();
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <h2>More from the newsroom</h2>{cards}</article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("teaser"), "{text}");
+    assert!(!text.contains("Another story"), "{text}");
+}
+
+#[test]
+fn class3_metadata_printed_as_text_and_a_hidden_copy_go() {
+    let copy: String = STORY.concat();
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <div><span>2024-05-12T10:00:00+02:00</span> <span>https://news.example/img/bridge.jpg</span> \
+         <span>1200</span> <span>800</span></div>\
+         <div style=\"display: none\">{copy} {copy}</div></article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("2024-05-12T10"), "{text}");
+    assert_eq!(text.matches("The town council voted").count(), 1, "{text}");
+}
+
+#[test]
+fn class4_furniture_that_is_not_prose_goes() {
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>\
+         <p>Advert</p>{}\
+         <p>[button link=\"/subscribe\" style=\"big\"]Subscribe to the Courier[/button]</p>\
+         <p>This slideshow requires JavaScript.</p>\
+         <p>&lt;img src=\"https://news.example/a.jpg\" alt=\"bridge\"&gt;</p>\
+         <div><h4>Privacy Overview</h4><p>This website uses cookies to improve your experience \
+         while you navigate through the website. Necessary cookies are absolutely essential for \
+         the website to function properly.</p></div></article></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    for gone in [
+        "Advert",
+        "[button",
+        "slideshow",
+        "<img",
+        "cookies",
+        "Privacy Overview",
+    ] {
+        assert!(!text.contains(gone), "{gone:?} left in:\n{text}");
+    }
+    // --explain accounts for each of them.
+    for gone in [
+        "Advert",
+        "[button",
+        "slideshow",
+        "<img",
+        "Necessary cookies",
+    ] {
+        assert!(
+            removed.iter().any(|r| r.text.contains(gone)),
+            "{gone:?} not explained: {removed:?}"
+        );
+    }
+}
+
+#[test]
+fn class5_inline_read_also_box_does_not_end_the_article() {
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <h3>Read also</h3>\
+         <p><a href=/a>Ferry timetable changes for the winter</a></p>\
+         <p><a href=/b>New cycle lanes on the ring road</a></p>\
+         <p>Cyclists welcomed the decision, and their association said it would help the \
+         council plan detours for the weeks when one lane of the bridge is closed.</p>\
+         <p>The mayor thanked residents for their patience and promised regular updates on \
+         the progress of the works, starting with a public meeting in February.</p>\
+         </article></body></html>",
+        story_html()
+    );
+    let (art, removed) = ex().extract_explained(&html, None).unwrap();
+    let text = art.body_text();
+    assert_story_only(&text);
+    assert!(text.contains("Cyclists welcomed the decision"), "{text}");
+    assert!(text.contains("The mayor thanked residents"), "{text}");
+    assert!(!text.contains("Ferry timetable"), "{text}");
+    assert!(
+        removed
+            .iter()
+            .any(|r| r.reason == RemovalReason::Related && r.text == "Read also")
+    );
+}
+
+#[test]
+fn camel_case_class_names_are_read_word_by_word() {
+    use super::dom::{Chrome, token_verdict};
+    assert_eq!(
+        token_verdict("relatedArticle"),
+        Some(Chrome::Junk(RemovalReason::Related))
+    );
+    assert_eq!(
+        token_verdict("BorlabsCookie"),
+        Some(Chrome::Junk(RemovalReason::Cookie))
+    );
+    // A content word inside a name does not make the element the article, and words shorter
+    // than four letters are too ambiguous inside a compound (`BioCard`, `mainDiv`).
+    assert_eq!(token_verdict("mainContentWrapper"), None);
+    assert_eq!(token_verdict("BioCardV2"), None);
+    // The page: a related box named in camelCase inside the article goes.
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <div class=\"relatedArticle\"><p>Ferry timetable changes for the winter months, \
+         with fewer crossings at night and a new stop at the marina.</p></div>\
+         </article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("Ferry timetable"), "{text}");
+}
