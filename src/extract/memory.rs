@@ -66,7 +66,14 @@ struct HostMemory {
     entries: Vec<Entry>,
     /// Changed since the last [`SiteMemory::take_dirty`]: only changed hosts are written back.
     dirty: bool,
+    /// Ids of the last [`RECENT_PAGES`] pages observed (in memory only): a page fetched again
+    /// (a retry after a failure, a feed re-polled in full) must not count twice, or its own
+    /// blocks would soon look like the host's chrome.
+    recent: std::collections::VecDeque<u64>,
 }
+
+/// How many recent page ids each host remembers against double counting (8 bytes each).
+const RECENT_PAGES: usize = 64;
 
 impl HostMemory {
     fn observe(&mut self, shapes: &[u64]) {
@@ -222,6 +229,26 @@ impl SiteMemory {
         self.observe_shapes(host, &page.shapes);
     }
 
+    /// [`SiteMemory::observe`] for a page known by `page_id` (e.g. a hash of its URL): a page
+    /// observed again among the host's last pages is not counted twice.
+    pub fn observe_page(&self, host: &str, page_id: u64, page: &super::Extraction) {
+        let key = host_key(host);
+        if self
+            .read()
+            .get(&key)
+            .is_some_and(|m| m.recent.contains(&page_id))
+        {
+            return;
+        }
+        self.observe_shapes(host, &page.shapes);
+        if let Some(m) = self.write().get_mut(&key) {
+            if m.recent.len() >= RECENT_PAGES {
+                m.recent.pop_front();
+            }
+            m.recent.push_back(page_id);
+        }
+    }
+
     pub(crate) fn observe_shapes(&self, host: &str, shapes: &[u64]) {
         let key = host_key(host);
         if key.is_empty() {
@@ -348,6 +375,7 @@ fn decode(bytes: &[u8]) -> Result<HostMemory, MemoryError> {
         clock: 0,
         entries,
         dirty: false,
+        recent: Default::default(),
     })
 }
 
@@ -439,6 +467,28 @@ mod tests {
         assert_eq!(v.chrome(13), Some((7, 10)));
         assert!(v.recurring(13) && !v.recurring(1000));
         assert!(m.view("other.org").is_empty());
+    }
+
+    #[test]
+    fn a_page_observed_again_is_not_counted_twice() {
+        let m = SiteMemory::new();
+        let e = |shapes: Vec<u64>| crate::extract::Extraction {
+            article: Default::default(),
+            host: None,
+            shapes,
+            fingerprint: Vec::new(),
+            removed: Vec::new(),
+        };
+        // One page fetched ten times (retries) does not make its blocks the host's chrome …
+        for _ in 0..10 {
+            m.observe_page("example.org", 42, &e(page(&[11], 500)));
+        }
+        assert_eq!(m.pages("example.org"), 1);
+        // … while ten distinct pages sharing a block do.
+        for i in 0..10 {
+            m.observe_page("example.org", 100 + i, &e(page(&[11], 600 + i)));
+        }
+        assert_eq!(m.view("example.org").chrome(11), Some((11, 11)));
     }
 
     #[test]

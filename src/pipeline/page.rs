@@ -131,7 +131,8 @@ impl Worker {
             // the page is remembered (after, so a page is never judged by its own blocks).
             let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
             if let Some(host) = &page.host {
-                memory.observe(host, &page);
+                let page_id = xxhash_rust::xxh3::xxh3_64(url_for_task.as_str().as_bytes());
+                memory.observe_page(host, page_id, &page);
             }
             let body = page.fingerprint_text();
             let mut article = page.article;
