@@ -974,7 +974,19 @@ const END_MARKERS: &[&str] = &[
 /// Headings that open a reader-comment thread, in the supported languages, with an optional
 /// count ("3 Comments", "Kommentare (12)").
 pub fn is_comment_heading(text: &str) -> bool {
-    if text.len() > 60 {
+    // Every heading below holds one of these stems: most lines are rejected without
+    // allocating.
+    const STEMS: &[&str] = &[
+        "omment",
+        "OMMENT",
+        "oment",
+        "OMENT",
+        "eply",
+        "EPLY",
+        "оммент",
+        "ОММЕНТ",
+    ];
+    if text.len() > 60 || !STEMS.iter().any(|s| text.contains(s)) {
         return false;
     }
     let lower = text.to_lowercase().replace('\u{2019}', "'");
