@@ -44,10 +44,13 @@
 //! | [`fetch`] | all network I/O | parse feeds or pages |
 //! | [`feed`] | feed parsing and repair | fetch, store |
 //! | [`article`] | canonical URL, id, name | fetch, store |
-//! | [`extract`] | main text and metadata from HTML | do I/O, block on async |
+//! | [`extract`] | main text and metadata from HTML; the per-host site memory (chrome a host repeats) | do I/O, block on async |
 //! | [`dedup`] | fingerprints and the duplicate verdict | touch sled |
 //! | [`store`] | every sled access | decide duplicates |
-//! | [`metrics`] | counters and histograms, Prometheus text | do I/O |
+//! | [`metrics`] | counters and histograms (atomics, enum labels), Prometheus text | do I/O |
+//! | [`events`] | one function per notable event: counts its metric, then logs it | decide anything |
+//! | [`pipeline`] | poll, page workers, writer; the ingest gate; liveness evidence | know the schedule |
+//! | [`daemon`] | scheduler loop, health, admin port, control socket, systemd | touch sled (through [`store`]) |
 //! | [`export`] | the export directory (written, and read back for `import`) and the export stream | touch sled (reads through [`store`]) |
 
 pub mod article;
