@@ -2,7 +2,7 @@
 //!
 //! Owns: charset decoding, repair of common breakage (bare `&`, HTML entities, control
 //! characters, mislabelled charsets, truncation, RSS items outside a `<channel>`, Atom text
-//! types feed-rs refuses; an entry it still refuses is dropped and counted, see [`lenient`]), the nesting-depth guard that keeps feed-rs
+//! types feed-rs refuses; an entry it still refuses is dropped and counted, see `lenient.rs`), the nesting-depth guard that keeps feed-rs
 //! from overflowing the stack, link resolution and choice, item identity hints (a guid only
 //! when the publisher gave one), ordering and the item cap.
 //!
@@ -87,7 +87,7 @@ pub fn parse_feed(
     Ok(parsed)
 }
 
-/// Most entries one feed may lose to [`lenient`] before it is refused as a whole: each drop
+/// Most entries one feed may lose to `lenient.rs` before it is refused as a whole: each drop
 /// costs a parse of the whole document.
 pub const MAX_DROPPED_ENTRIES: usize = 64;
 
