@@ -31,6 +31,7 @@ mod dom;
 mod filter;
 mod memory;
 mod meta;
+mod phrases;
 mod prepass;
 
 use std::fmt;
