@@ -49,7 +49,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts serving on an ephemeral 127.0.0.1 port; stops when dropped... by `stop()`.
+    /// Starts serving on an ephemeral 127.0.0.1 port until [`Server::stop`].
     pub async fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
