@@ -356,23 +356,12 @@ async fn supervise(gate: Arc<Gate>, stop: CancellationToken, fatal: Cancellation
         let woke = tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(wait) => false,
-            _ = wait_for_pause(&gate, running) => true,
+            _ = gate.paused(), if running => true,
         };
         if woke {
             backoff = RECOVER_BACKOFF.0;
             tokio::time::sleep(backoff).await;
         }
-    }
-}
-
-/// Resolves when the gate pauses while `running` (polls every 100 ms: pauses are rare and
-/// this keeps the gate free of wakers); never otherwise.
-async fn wait_for_pause(gate: &Gate, running: bool) {
-    if !running {
-        return std::future::pending().await;
-    }
-    while !gate.is_paused() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -393,6 +382,8 @@ struct Schedule<'a> {
     next_status: Instant,
     /// Ingest was paused at the last turn (a resume re-reads every feed's due time).
     was_paused: bool,
+    /// The health check failed at the last turn (its warning is logged once per episode).
+    unhealthy: bool,
 }
 
 impl<'a> Schedule<'a> {
@@ -412,6 +403,7 @@ impl<'a> Schedule<'a> {
             stored_today: (Utc::now().date_naive(), 0),
             next_status: Instant::now(),
             was_paused: false,
+            unhealthy: false,
         };
         s.set_feeds(feeds);
         s
@@ -555,9 +547,20 @@ impl<'a> Schedule<'a> {
         let now = Instant::now();
         let oldest = self.book.in_flight().min().map(|t| now.duration_since(t));
         self.health.tick_with(oldest);
-        match self.health.problem() {
-            None => notify::watchdog(),
-            Some(why) => warn!(event = "unhealthy", error = %why, "watchdog not fed"),
+        let problem = self.health.problem();
+        // Logged when health changes, not on every turn while it stays bad.
+        match (&problem, self.unhealthy) {
+            (None, false) => notify::watchdog(),
+            (None, true) => {
+                self.unhealthy = false;
+                info!(event = "healthy_again", "progress resumed; watchdog fed again");
+                notify::watchdog();
+            }
+            (Some(why), false) => {
+                self.unhealthy = true;
+                warn!(event = "unhealthy", error = %why, "watchdog not fed");
+            }
+            (Some(_), true) => {}
         }
         if now >= self.next_status {
             self.next_status = now + STATUS_EVERY;
@@ -568,7 +571,7 @@ impl<'a> Schedule<'a> {
                 failing_hosts: self.book.failing_hosts(),
                 stored_today: self.stored_today.1,
                 paused: self.services.gate.cause().map(|c| c.to_string()),
-                unhealthy: self.health.problem(),
+                unhealthy: problem,
             });
         }
     }

@@ -60,6 +60,8 @@ pub struct Gate {
     min_free_bytes: u64,
     /// Read on every dispatch, so kept apart from the cause's lock.
     paused: AtomicBool,
+    /// Woken when ingest pauses, so the supervisor starts recovering at once.
+    on_pause: tokio::sync::Notify,
     state: Mutex<State>,
     log: ErrorLog,
 }
@@ -79,6 +81,7 @@ impl Gate {
             metrics,
             min_free_bytes,
             paused: AtomicBool::new(false),
+            on_pause: tokio::sync::Notify::new(),
             state: Mutex::new(State::default()),
             log: ErrorLog::new(LOG_WINDOW),
         }
@@ -137,7 +140,13 @@ impl Gate {
         st.cause = Some(cause);
         st.since = Some(Instant::now());
         self.paused.store(true, Ordering::Release);
+        self.on_pause.notify_one();
         true
+    }
+
+    /// Resolves when ingest pauses (or has paused since the last call returned).
+    pub async fn paused(&self) {
+        self.on_pause.notified().await;
     }
 
     fn resume(&self) {
