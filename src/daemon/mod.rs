@@ -200,16 +200,19 @@ pub async fn once(
     let services = Services::start(cfg)?;
     let mut report = Report::default();
     let mut stopped_by = None;
+    let mut next_disk_check = Instant::now();
     for spec in &feeds {
         if shutdown.is_cancelled() {
             break;
         }
-        let gate = services.gate.clone();
-        if !tokio::task::spawn_blocking(move || gate.recover())
-            .await
-            .unwrap_or(false)
-            || services.gate.is_paused()
-        {
+        // Free disk is checked before the first feed and every DISK_CHECK_EVERY after; a
+        // store that failed is not reopened here: the pass stops, as documented.
+        if !services.gate.is_paused() && Instant::now() >= next_disk_check {
+            next_disk_check = Instant::now() + DISK_CHECK_EVERY;
+            let gate = services.gate.clone();
+            let _ = tokio::task::spawn_blocking(move || gate.recover()).await;
+        }
+        if services.gate.is_paused() {
             stopped_by = services.gate.cause().map(|c| c.to_string());
             break;
         }
@@ -553,7 +556,10 @@ impl<'a> Schedule<'a> {
             (None, false) => notify::watchdog(),
             (None, true) => {
                 self.unhealthy = false;
-                info!(event = "healthy_again", "progress resumed; watchdog fed again");
+                info!(
+                    event = "healthy_again",
+                    "progress resumed; watchdog fed again"
+                );
                 notify::watchdog();
             }
             (Some(why), false) => {
