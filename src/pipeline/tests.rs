@@ -37,6 +37,14 @@ fn spec(url: &str) -> FeedSpec {
     }
 }
 
+/// A site whose `/feed` lists one story page, `/a` (story `n`).
+async fn one_story_site(n: u32) -> Server {
+    let server = Server::start().await;
+    server.route("/a", Route::ok(HTML, story_page(n)));
+    server.route("/feed", Route::ok(RSS, rss(&[server.url("/a")])));
+    server
+}
+
 async fn stop(services: Services) {
     services
         .stop(tokio::time::Instant::now() + Duration::from_secs(5))
@@ -151,9 +159,7 @@ async fn validators_advance_only_when_every_item_is_settled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_poll_releases_its_feed_with_a_backoff_and_the_next_poll_works() {
-    let server = Server::start().await;
-    server.route("/a", Route::ok(HTML, story_page(20)));
-    server.route("/feed", Route::ok(RSS, rss(&[server.url("/a")])));
+    let server = one_story_site(20).await;
     let dir = tempfile::tempdir().unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
@@ -232,9 +238,7 @@ async fn a_poll_past_its_timeout_is_abandoned_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_writer_shows_in_liveness_and_recovers() {
-    let server = Server::start().await;
-    server.route("/a", Route::ok(HTML, story_page(40)));
-    server.route("/feed", Route::ok(RSS, rss(&[server.url("/a")])));
+    let server = one_story_site(40).await;
     let dir = tempfile::tempdir().unwrap();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let release_rx = std::sync::Mutex::new(release_rx);

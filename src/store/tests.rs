@@ -9,7 +9,8 @@ fn cfg(dir: &Path) -> StoreConfig {
     }
 }
 
-fn record(url: &str) -> ArticleRecord {
+/// A record for `url` with placeholder metadata (the check tests reuse it).
+pub(super) fn record(url: &str) -> ArticleRecord {
     ArticleRecord {
         name: String::new(),
         seq: 0,

@@ -1,7 +1,7 @@
 //! Broken pipe on stdout (issue 12): `newsd list | head -1` and the like exit 0, quietly.
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use crate::server::{Server, seed_dir};
 use crate::util::*;
@@ -17,13 +17,7 @@ fn into_closed_pipe(config: &std::path::Path, args: &[&str]) -> Output {
     // SAFETY: both descriptors are fresh and owned here alone.
     let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
-    Command::new(newsd_bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("NEWSD_CONFIG")
-        .env_remove("NEWSD_DATA_DIR")
-        .env("NEWSD_LOG_FORMAT", "json")
+    newsd_command(config, args)
         .env("NEWSD_LOG_LEVEL", "warn")
         .stdout(Stdio::from(writer))
         .output()
@@ -108,10 +102,7 @@ fn a_reader_that_takes_one_line_and_leaves_ends_newsd_quietly() {
     assert_ok(&full);
     assert!(full.stdout.len() > 128 * 1024, "{}", full.stdout.len());
 
-    let mut child = Command::new(newsd_bin())
-        .arg("--config")
-        .arg(&config)
-        .args(["dedup", "--list", list.to_str().unwrap()])
+    let mut child = newsd_command(&config, &["dedup", "--list", list.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

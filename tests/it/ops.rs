@@ -81,10 +81,7 @@ fn on_a_terminal(config: &std::path::Path, args: &[&str]) -> (std::process::Exit
             std::process::Stdio::from(std::os::fd::OwnedFd::from_raw_fd(slave)),
         )
     };
-    let mut child = std::process::Command::new(newsd_bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
+    let mut child = newsd_command(config, args)
         .env("NEWSD_LOG_LEVEL", "error")
         .stderr(slave)
         .spawn()

@@ -11,17 +11,21 @@ pub fn newsd_bin() -> &'static str {
     env!("CARGO_BIN_EXE_newsd")
 }
 
-/// Runs `newsd --config CONFIG ARGS…` to completion.
-pub fn newsd(config: &Path, args: &[&str]) -> Output {
-    Command::new(newsd_bin())
-        .arg("--config")
+/// `newsd --config CONFIG ARGS…`, with JSON logs and no config from the environment.
+pub fn newsd_command(config: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(newsd_bin());
+    c.arg("--config")
         .arg(config)
         .args(args)
         .env_remove("NEWSD_CONFIG")
         .env_remove("NEWSD_DATA_DIR")
-        .env("NEWSD_LOG_FORMAT", "json")
-        .output()
-        .expect("run newsd")
+        .env("NEWSD_LOG_FORMAT", "json");
+    c
+}
+
+/// Runs `newsd --config CONFIG ARGS…` to completion.
+pub fn newsd(config: &Path, args: &[&str]) -> Output {
+    newsd_command(config, args).output().expect("run newsd")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -127,11 +131,7 @@ impl Daemon {
 
     /// [`Daemon::start`] with extra environment variables.
     pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(newsd_bin())
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("NEWSD_LOG_FORMAT", "json")
+        let mut child = newsd_command(config, &["run"])
             .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()

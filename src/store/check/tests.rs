@@ -36,21 +36,9 @@ fn sound() -> (tempfile::TempDir, Store) {
     .unwrap();
     for (url, fp) in [("http://a.example/1", "1,2"), ("http://a.example/2", "2,3")] {
         let record = ArticleRecord {
-            name: String::new(),
-            seq: 0,
-            id: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes())),
-            url: url.into(),
-            canonical_url: url.into(),
             feed: Some("http://a.example/rss".into()),
-            title: "T".into(),
-            author: None,
-            published: None,
-            site_name: None,
-            language: None,
-            fetched_at: "2026-01-01T00:00:00Z".into(),
-            words: 2,
             content_hash: content_hash(TEXT),
-            duplicates: vec![],
+            ..crate::store::tests::record(url)
         };
         let bands = bands_of(fp.as_bytes()).unwrap();
         store
