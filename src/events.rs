@@ -175,3 +175,51 @@ pub fn ingest_resumed(m: &Metrics, paused_secs: u64, cause: &str) {
         "ingest resumed"
     );
 }
+
+/// Cluster mode: a NATS call failed. Counted always; logged when `log` is
+/// `Some(suppressed)` (the cluster link's rate limit), with how many were not logged since.
+pub fn cluster_error(m: &Metrics, error: &str, during: &str, log: Option<u64>) {
+    m.cluster_error();
+    if let Some(suppressed) = log {
+        warn!(
+            event = "cluster_error",
+            error = error,
+            during = during,
+            suppressed,
+            "NATS call failed; retried with backoff, nothing is lost"
+        );
+    }
+}
+
+/// Cluster mode: a candidate is durably in the candidates stream.
+pub fn candidate_published(m: &Metrics) {
+    m.cluster_published();
+    debug!(event = "candidate_published");
+}
+
+/// Cluster mode: this worker gained or lost `count` leases in one turn (`what`:
+/// `partitions 0,7,9` or `committer`; `why`: claimed, released, lost, given up).
+pub fn lease_changed(m: &Metrics, what: &str, count: usize, gained: bool, why: &str) {
+    m.cluster_lease(gained, count as u64);
+    info!(
+        event = if gained { "lease_gained" } else { "lease_lost" },
+        lease = what,
+        why = why
+    );
+}
+
+/// Cluster mode: the committer decided one candidate (`what`: stored, copy, known, reject,
+/// unreadable); `lag` candidates remain.
+pub fn candidate_decided(m: &Metrics, cand: u64, what: &str, article: Option<&str>, lag: u64) {
+    m.cluster_decided(lag);
+    if let Some(name) = article {
+        match what {
+            "stored" => m.stored(),
+            "copy" => m.duplicate(),
+            _ => {}
+        }
+        info!(event = "candidate_decided", cand, decision = what, article = %name);
+    } else {
+        debug!(event = "candidate_decided", cand, decision = what);
+    }
+}

@@ -57,6 +57,7 @@ pub mod article;
 // The one module that may print (Cargo.toml's [lints] deny it everywhere else).
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod dedup;

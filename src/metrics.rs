@@ -179,6 +179,22 @@ pub struct Metrics {
     failing_feeds: [Cell; ERROR_KINDS],
     fetch_duration: [Histogram; 2],
     extract_duration: Histogram,
+    cluster: ClusterCells,
+}
+
+/// Cluster mode's figures (all zero on a single node, and not rendered there).
+#[derive(Debug, Default)]
+struct ClusterCells {
+    enabled: Cell,
+    published: Cell,
+    errors: Cell,
+    leases_gained: Cell,
+    leases_lost: Cell,
+    partitions: Cell,
+    committer: Cell,
+    decisions: Cell,
+    candidates_lag: Cell,
+    replica_lag: Cell,
 }
 
 /// Process figures sampled at scrape time by the admin endpoint (which does the I/O).
@@ -219,6 +235,34 @@ impl Metrics {
 
     pub(crate) fn extract_failure(&self, f: ExtractFailure) {
         self.extract_failures[f as usize].add(1);
+    }
+
+    pub(crate) fn cluster_enabled(&self) {
+        self.cluster.enabled.set(1);
+    }
+    pub(crate) fn cluster_published(&self) {
+        self.cluster.published.add(1);
+    }
+    pub(crate) fn cluster_error(&self) {
+        self.cluster.errors.add(1);
+    }
+    pub(crate) fn cluster_lease(&self, gained: bool, n: u64) {
+        if gained {
+            self.cluster.leases_gained.add(n);
+        } else {
+            self.cluster.leases_lost.add(n);
+        }
+    }
+    pub(crate) fn cluster_roles(&self, partitions: usize, committer: bool) {
+        self.cluster.partitions.set(partitions as u64);
+        self.cluster.committer.set(u64::from(committer));
+    }
+    pub(crate) fn cluster_decided(&self, candidates_lag: u64) {
+        self.cluster.decisions.add(1);
+        self.cluster.candidates_lag.set(candidates_lag);
+    }
+    pub(crate) fn cluster_replica_lag(&self, lag: u64) {
+        self.cluster.replica_lag.set(lag);
     }
 
     pub(crate) fn stored(&self) {
@@ -431,7 +475,79 @@ impl Metrics {
             &EXTRACT_BUCKETS,
             &self.extract_duration,
         );
+        if self.cluster.enabled.get() == 1 {
+            self.render_cluster(&mut out);
+        }
         out
+    }
+
+    fn render_cluster(&self, out: &mut String) {
+        let c = &self.cluster;
+        for (name, kind, help, v) in [
+            (
+                "newsd_cluster_candidates_published_total",
+                "counter",
+                "Pages and rejects this worker put in the candidates stream.",
+                c.published.get(),
+            ),
+            (
+                "newsd_cluster_errors_total",
+                "counter",
+                "NATS calls that failed (unreachable, timeout, refused).",
+                c.errors.get(),
+            ),
+            (
+                "newsd_cluster_partitions_owned",
+                "gauge",
+                "Feed partitions whose lease this worker holds.",
+                c.partitions.get(),
+            ),
+            (
+                "newsd_cluster_committer",
+                "gauge",
+                "1 while this worker holds the committer lease.",
+                c.committer.get(),
+            ),
+            (
+                "newsd_cluster_decisions_total",
+                "counter",
+                "Candidates this worker decided as committer (stored, copy, known, reject).",
+                c.decisions.get(),
+            ),
+            (
+                "newsd_cluster_candidates_lag",
+                "gauge",
+                "Candidates in the stream not yet decided (as seen by the committer).",
+                c.candidates_lag.get(),
+            ),
+            (
+                "newsd_cluster_replica_lag",
+                "gauge",
+                "Records of the articles stream not yet applied to this node's replica.",
+                c.replica_lag.get(),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        }
+        family(
+            out,
+            "newsd_cluster_lease_changes_total",
+            "counter",
+            "Leases (partitions, committer) this worker gained or lost.",
+        );
+        let _ = writeln!(
+            out,
+            "newsd_cluster_lease_changes_total{{change=\"gained\"}} {}",
+            c.leases_gained.get()
+        );
+        let _ = writeln!(
+            out,
+            "newsd_cluster_lease_changes_total{{change=\"lost\"}} {}",
+            c.leases_lost.get()
+        );
     }
 }
 

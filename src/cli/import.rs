@@ -22,6 +22,11 @@ use crate::model::split_text;
 use crate::store::Store;
 
 pub fn run(cfg: &Config, dir: &Path) -> anyhow::Result<()> {
+    if cfg.cluster.is_some() {
+        bail!(
+            "newsd import: this config has a [cluster] section; a worker's store is a replica of the cluster's articles stream and is rebuilt from it (move the directory away and restart the worker)"
+        );
+    }
     let engine = Engine::new(&cfg.dedup)?;
     let started = Instant::now();
     // Pass 1: the whole export is sound, and no URL is claimed twice.

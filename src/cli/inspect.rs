@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
@@ -9,12 +10,42 @@ use crate::config::Config;
 use crate::export::ExportDir;
 use crate::store::{Store, StoreError};
 
-fn open(cfg: &Config) -> anyhow::Result<Store> {
+fn open(cfg: &Config) -> anyhow::Result<Arc<Store>> {
     require_store(cfg)?;
-    Ok(Store::open(&cfg.store)?)
+    let store = Arc::new(Store::open(&cfg.store)?);
+    sync_replica(cfg, &store);
+    Ok(store)
+}
+
+/// Cluster mode: brings this node's replica up to the end of the articles stream first, so
+/// that every node answers with the whole store of record. NATS unreachable: says so and
+/// answers from the replica as it is.
+fn sync_replica(cfg: &Config, store: &Arc<Store>) {
+    let Some(c) = &cfg.cluster else { return };
+    let synced = (|| -> anyhow::Result<u64> {
+        let engine = Arc::new(crate::dedup::Engine::new(&cfg.dedup)?);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let nats = crate::cluster::Nats::connect_now(c).await?;
+            let replica = Arc::new(crate::cluster::replica::Replica::new(store.clone(), engine));
+            let pos = crate::cluster::replica::catch_up(&nats, &replica).await?;
+            Ok(pos.applied)
+        })
+    })();
+    if let Err(e) = synced {
+        super::output::status(format_args!(
+            "newsd: answering from the local replica, which may be behind the cluster: {e:#}\n"
+        ));
+    }
 }
 
 fn require_store(cfg: &Config) -> anyhow::Result<()> {
+    if cfg.cluster.is_some() {
+        // A node that never ran has an empty replica, filled from the stream.
+        return super::ensure_dir(&cfg.store.data_dir);
+    }
     if !cfg.store.data_dir.exists() {
         bail!(
             "no store at {} (nothing ingested yet, or pass --data-dir)",
@@ -46,6 +77,8 @@ pub fn export(cfg: &Config, out: &Path) -> anyhow::Result<()> {
         };
     match Store::open(&cfg.store) {
         Ok(store) => {
+            let store = Arc::new(store);
+            sync_replica(cfg, &store);
             start(Some(store.stats()?.articles));
             crate::export::from_store(&store, &mut dir)?;
         }

@@ -109,6 +109,18 @@ pub enum Command {
         /// The export directory (`newsd export --out DIR`)
         dir: PathBuf,
     },
+    /// Cluster mode (a `[cluster]` section): the cluster as NATS sees it
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Members, partition owners, the committer, and candidates not yet decided
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Exit status for configuration problems (`validate`, and any command given a bad config).
@@ -256,6 +268,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Health(args) => health::run(&cfg, args),
         Command::Check { json } => check::run(&cfg, *json),
         Command::Import { dir } => import::run(&cfg, dir),
+        Command::Cluster(ClusterCommand::Status { json }) => cluster_status(&cfg, *json),
     };
     match result {
         // The reader of the output went away (`newsd list | head -1`): it has what it wanted.
@@ -308,6 +321,62 @@ async fn once(cfg: Config, json: bool) -> anyhow::Result<()> {
             report.failed
         ));
     }
+    Ok(())
+}
+
+fn cluster_status(cfg: &Config, json: bool) -> anyhow::Result<()> {
+    let Some(c) = &cfg.cluster else {
+        bail!(
+            "{}: no [cluster] section: this is a single-node newsd",
+            cfg.file().display()
+        );
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let s = rt.block_on(async {
+        let nats = crate::cluster::Nats::connect_now(c).await?;
+        crate::cluster::status::status(&nats).await
+    })?;
+    let mut w = output::stdout();
+    if json {
+        serde_json::to_writer(&mut w, &s)?;
+        writeln!(w)?;
+    } else {
+        writeln!(w, "cluster:     {} at {}", s.name, s.nats_url)?;
+        writeln!(
+            w,
+            "members:     {} ({})",
+            s.members.len(),
+            s.members.join(", ")
+        )?;
+        writeln!(
+            w,
+            "committer:   {}",
+            s.committer
+                .as_deref()
+                .unwrap_or("none (claimed within a lease period)")
+        )?;
+        writeln!(
+            w,
+            "partitions:  {} ({} unowned)",
+            s.partitions, s.partitions_unowned
+        )?;
+        for (owner, n) in &s.partitions_by_owner {
+            writeln!(w, "  {owner}: {n}")?;
+        }
+        writeln!(
+            w,
+            "candidates:  {} published, {} held, {} not yet decided",
+            s.candidates_last_seq, s.candidates_held, s.lag
+        )?;
+        writeln!(
+            w,
+            "articles:    {} decisions in the store of record",
+            s.articles_last_seq
+        )?;
+    }
+    w.flush()?;
     Ok(())
 }
 

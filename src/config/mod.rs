@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::cluster::ClusterConfig;
 use crate::dedup::DedupConfig;
 use crate::extract::ExtractConfig;
 use crate::fetch::FetchConfig;
@@ -127,6 +128,9 @@ struct RawConfig {
     log: LogConfig,
     #[serde(default)]
     daemon: DaemonConfig,
+    /// Present only in cluster mode (DESIGN §10).
+    #[serde(default)]
+    cluster: Option<ClusterConfig>,
     #[serde(default)]
     feeds: Vec<InlineFeed>,
 }
@@ -198,6 +202,9 @@ pub struct Config {
     pub extract: ExtractConfig,
     pub log: LogConfig,
     pub daemon: DaemonConfig,
+    /// `[cluster]`: this `newsd run` is a worker of a NATS JetStream cluster; None = single
+    /// node (the default, no external services).
+    pub cluster: Option<ClusterConfig>,
     inline_feeds: Vec<InlineFeed>,
 }
 
@@ -249,6 +256,7 @@ impl Config {
             extract: raw.extract,
             log: raw.log,
             daemon: raw.daemon,
+            cluster: raw.cluster,
             inline_feeds: raw.feeds,
         }
     }
@@ -342,6 +350,11 @@ impl Config {
                 "log.level",
                 format!("{:?} is not a valid level or filter", self.log.level),
             );
+        }
+        if let Some(c) = &self.cluster {
+            for (key, reason) in c.problems() {
+                push(key, reason);
+            }
         }
         for (i, feed) in self.inline_feeds.iter().enumerate() {
             if let Err(reason) = feed_url(&feed.url) {

@@ -30,6 +30,17 @@ pub struct Health {
     /// by the loop on every turn.
     oldest_poll_ms: AtomicU64,
     pipeline: Option<Watch>,
+    /// Cluster mode: why the worker cannot work (NATS unreachable, leases not renewed).
+    cluster: Option<Probe>,
+}
+
+/// A readiness check supplied from outside (cluster mode).
+struct Probe(Box<dyn Fn() -> Option<String> + Send + Sync>);
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Probe").field(&(self.0)()).finish()
+    }
 }
 
 /// The pipeline evidence and its thresholds.
@@ -67,6 +78,7 @@ impl Health {
             stall_after,
             oldest_poll_ms: AtomicU64::new(0),
             pipeline: None,
+            cluster: None,
         };
         h.tick();
         h
@@ -87,6 +99,16 @@ impl Health {
             writer_stall,
             work_stall,
         });
+        self
+    }
+
+    /// Cluster mode: not ready while `problem` says why (healthy all the same: a restart
+    /// would not bring NATS back).
+    pub fn with_cluster(
+        mut self,
+        problem: impl Fn() -> Option<String> + Send + Sync + 'static,
+    ) -> Health {
+        self.cluster = Some(Probe(Box::new(problem)));
         self
     }
 
@@ -151,8 +173,11 @@ impl Health {
         if !self.ready.load(Ordering::Relaxed) {
             return Some("not started or shutting down".into());
         }
-        let cause = self.pipeline.as_ref()?.gate.cause()?;
-        Some(format!("ingest paused: {cause}"))
+        if let Some(cause) = self.pipeline.as_ref().and_then(|w| w.gate.cause()) {
+            return Some(format!("ingest paused: {cause}"));
+        }
+        let problem = (self.cluster.as_ref()?.0)()?;
+        Some(format!("cluster: {problem}"))
     }
 
     pub fn ready(&self) -> bool {

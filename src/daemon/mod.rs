@@ -30,13 +30,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use url::Url;
 
+use crate::cluster::{ClusterConfig, Nats, Node};
 use crate::config::{Config, FeedSpec};
 use crate::dedup::{DedupError, Engine};
 use crate::events;
 use crate::extract::{ExtractError, Extractor, SiteMemory};
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::{ErrorKind, Metrics};
-use crate::pipeline::{Gate, Hooks, Liveness, Parts, Pipeline, PollDone, Report, Workers};
+use crate::pipeline::{Gate, Hooks, Liveness, Parts, Pipeline, PollDone, Report, Shared, Workers};
 use crate::store::{Store, StoreError};
 use health::Health;
 use lists::ListWatch;
@@ -78,6 +79,12 @@ pub enum DaemonError {
         "the store became unusable while running: {0}. Restore it from an export (`newsd import`) or move the directory away"
     )]
     StoreDamaged(String),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error(
+        "`newsd once` is single-node only: this config has a [cluster] section (run the workers with `newsd run`)"
+    )]
+    OnceInCluster,
 }
 
 /// Everything a pass or the daemon needs, built once.
@@ -93,6 +100,8 @@ pub struct Services {
     pub liveness: Arc<Liveness>,
     /// The extractor's site memory, saved to the store periodically and at stop.
     pub site_memory: Arc<SiteMemory>,
+    /// Cluster mode: leases, committer and replica follower (None on a single node).
+    pub cluster: Option<Node>,
     workers: Workers,
 }
 
@@ -103,6 +112,17 @@ impl Services {
 
     /// [`Services::start`] with the pipeline's test hooks.
     pub fn start_with(cfg: Config, hooks: Hooks) -> Result<Services, DaemonError> {
+        Self::build(cfg, hooks, None)
+    }
+
+    /// A cluster worker's services: the local store is its replica; feed state, known URLs
+    /// and candidates go through `nats`. Must run inside the runtime (it starts the lease
+    /// loop and the replica follower).
+    pub fn start_worker(cfg: Config, hooks: Hooks, nats: Nats) -> Result<Services, DaemonError> {
+        Self::build(cfg, hooks, Some(nats))
+    }
+
+    fn build(cfg: Config, hooks: Hooks, nats: Option<Nats>) -> Result<Services, DaemonError> {
         let cfg = Arc::new(cfg);
         let store = Arc::new(Store::open(&cfg.store)?);
         let metrics = Arc::new(Metrics::new());
@@ -117,17 +137,32 @@ impl Services {
             warn!(event = "site_memory_unreadable", error = %e, "site memory starts empty");
             SiteMemory::new()
         }));
+        let engine = Arc::new(Engine::new(&cfg.dedup)?);
+        let fetcher = Fetcher::new(&cfg.fetch)?;
+        let (shared, cluster) = match nats {
+            Some(nats) => {
+                let link: Arc<dyn Shared> = Arc::new(crate::cluster::worker::Link::new(
+                    nats.clone(),
+                    store.clone(),
+                    metrics.clone(),
+                ));
+                let node = Node::start(nats, store.clone(), engine.clone(), metrics.clone());
+                (Some(link), Some(node))
+            }
+            None => (None, None),
+        };
         let (pipeline, workers) = Pipeline::start_with(
             Parts {
                 cfg: cfg.clone(),
                 store: store.clone(),
-                fetcher: Fetcher::new(&cfg.fetch)?,
+                fetcher,
                 extractor: Arc::new(Extractor::new(&cfg.extract)?),
-                engine: Arc::new(Engine::new(&cfg.dedup)?),
+                engine,
                 metrics: metrics.clone(),
                 gate: gate.clone(),
                 liveness: liveness.clone(),
                 site_memory: site_memory.clone(),
+                shared,
             },
             hooks,
         );
@@ -139,6 +174,7 @@ impl Services {
             gate,
             liveness,
             site_memory,
+            cluster,
             workers,
         })
     }
@@ -151,6 +187,7 @@ impl Services {
             mut workers,
             gate,
             site_memory,
+            cluster,
             ..
         } = self;
         drop(pipeline);
@@ -169,6 +206,9 @@ impl Services {
         // The writer finishes the job it holds (one short transaction) and exits once every
         // sender is gone.
         let _ = workers.writer.await;
+        if let Some(node) = cluster {
+            node.stop().await;
+        }
         save_site_memory(&store, &gate, &site_memory);
         if !store.is_open() {
             // Closed after a failure: what it had written was flushed or is lost with the
@@ -192,6 +232,9 @@ pub async fn once(
     shutdown: CancellationToken,
     mut on_feed: impl FnMut(&Report),
 ) -> Result<Report, DaemonError> {
+    if cfg.cluster.is_some() {
+        return Err(DaemonError::OnceInCluster);
+    }
     let (feeds, problems) = cfg.load_feeds();
     for p in &problems {
         warn!(event = "feed_list_error", error = %p);
@@ -264,18 +307,31 @@ pub async fn run_with(
     hooks: Hooks,
 ) -> Result<Report, DaemonError> {
     let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
-    let services = Services::start_with(cfg.clone(), hooks)?;
+    let services = match &cfg.cluster {
+        None => Services::start_with(cfg.clone(), hooks)?,
+        Some(c) => {
+            let Some(nats) = connect_cluster(c, &shutdown).await else {
+                return Ok(Report::default());
+            };
+            Services::start_worker(cfg.clone(), hooks, nats)?
+        }
+    };
     let d = &cfg.daemon;
     let work_stall =
         Duration::from_secs(d.poll_timeout_secs + d.drain_timeout_secs + d.stall_timeout_secs);
     // The scheduler wakes at least every list check (or watchdog period): three missed
     // turns in a row mean it is stuck.
-    let health = Arc::new(Health::new(3 * LIST_CHECK_EVERY).watching(
+    let mut health = Health::new(3 * LIST_CHECK_EVERY).watching(
         services.liveness.clone(),
         services.gate.clone(),
         Duration::from_secs(d.stall_timeout_secs),
         work_stall,
-    ));
+    );
+    if let Some(node) = &services.cluster {
+        let (nats, roles) = (node.nats.clone(), node.roles.clone());
+        health = health.with_cluster(move || Node::problem_of(&nats, &roles));
+    }
+    let health = Arc::new(health);
     // Not children of `shutdown`: during the drain `/readyz` must still answer (503). The
     // guard stops the endpoint and the supervisor on every way out of this function.
     let background = CancellationToken::new();
@@ -333,6 +389,28 @@ pub async fn run_with(
     }
 }
 
+/// Connects to the cluster's NATS, retrying with backoff (and one warning a minute) until
+/// it answers; None when shutdown comes first.
+async fn connect_cluster(c: &ClusterConfig, shutdown: &CancellationToken) -> Option<Nats> {
+    let mut backoff = Duration::from_millis(500);
+    let errors = crate::pipeline::gate::ErrorLog::new(Duration::from_secs(60));
+    loop {
+        match Nats::connect(c).await {
+            Ok(n) => return Some(n),
+            Err(e) => {
+                if let Some(suppressed) = errors.admit("connect") {
+                    warn!(event = "cluster_unreachable", error = %e, suppressed, "retrying with backoff");
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
 /// The ingest gate's recovery loop: checks free disk every [`DISK_CHECK_EVERY`] while ingest
 /// runs, and while it is paused retries the store with exponential backoff until writes
 /// succeed again (see [`Gate::recover`]).
@@ -387,6 +465,8 @@ struct Schedule<'a> {
     was_paused: bool,
     /// The health check failed at the last turn (its warning is logged once per episode).
     unhealthy: bool,
+    /// Cluster mode: the partitions this worker holds (its feed set follows them).
+    owned: Option<tokio::sync::watch::Receiver<std::collections::BTreeSet<u32>>>,
 }
 
 impl<'a> Schedule<'a> {
@@ -394,6 +474,7 @@ impl<'a> Schedule<'a> {
         let mut lists = ListWatch::new(cfg);
         let feeds = lists.load(cfg);
         services.metrics.set_feeds(feeds.len());
+        let owned = services.cluster.as_ref().map(|n| n.roles.subscribe());
         let mut s = Schedule {
             cfg,
             services,
@@ -407,12 +488,21 @@ impl<'a> Schedule<'a> {
             next_status: Instant::now(),
             was_paused: false,
             unhealthy: false,
+            owned,
         };
         s.set_feeds(feeds);
         s
     }
 
-    fn set_feeds(&mut self, feeds: Vec<FeedSpec>) {
+    fn set_feeds(&mut self, mut feeds: Vec<FeedSpec>) {
+        // Cluster mode: only the feeds of the partitions this worker holds (a feed's poll
+        // reads its saved state from the cluster, so a newly held feed is "due" at once and
+        // the poll finds out whether it really is).
+        if let (Some(owned), Some(node)) = (&self.owned, &self.services.cluster) {
+            let owned = owned.borrow();
+            let n = node.roles.partitions;
+            feeds.retain(|f| owned.contains(&crate::cluster::partition_of(&f.url, n)));
+        }
         let (store, gate) = (&self.services.store, &self.services.gate);
         self.book
             .set_feeds(feeds, |spec| due_from_store(store, gate, &spec.url));
@@ -437,7 +527,7 @@ impl<'a> Schedule<'a> {
             if let Some(w) = watchdog {
                 wake = wake.min(Instant::now() + w);
             }
-            if self.services.gate.is_paused() {
+            if self.services.gate.is_paused() || self.cluster_paused() {
                 wake = wake.min(Instant::now() + Duration::from_secs(1));
             }
             tokio::select! {
@@ -448,6 +538,9 @@ impl<'a> Schedule<'a> {
                 }
                 _ = reload.notified() => {
                     info!(event = "reload", reason = "SIGHUP");
+                    self.reload();
+                }
+                Ok(()) = owned_changed(&mut self.owned) => {
                     self.reload();
                 }
                 _ = tokio::time::sleep_until(wake) => {
@@ -478,6 +571,14 @@ impl<'a> Schedule<'a> {
         let _ = tokio::task::spawn_blocking(move || save_site_memory(&store, &gate, &memory)).await;
     }
 
+    /// Cluster mode: NATS unreachable (polls would only fail to save their state).
+    fn cluster_paused(&self) -> bool {
+        self.services
+            .pipeline
+            .shared()
+            .is_some_and(|s| s.paused().is_some())
+    }
+
     fn reload(&mut self) {
         let feeds = self.lists.load(self.cfg);
         self.services.metrics.set_feeds(feeds.len());
@@ -499,12 +600,19 @@ impl<'a> Schedule<'a> {
     /// Starts every due feed, up to the concurrency cap; none while ingest is paused.
     fn dispatch(&mut self) {
         let now = Instant::now();
+        let cluster_paused = self.cluster_paused();
         while self.polls.len() < self.cfg.daemon.max_concurrent_feeds
             && !self.services.gate.is_paused()
+            && !cluster_paused
         {
             let Some(spec) = self.book.pop_due(now) else {
                 break;
             };
+            if let Some(node) = &self.services.cluster {
+                // Counted until the poll ends: the partition is not released while busy.
+                let p = crate::cluster::partition_of(&spec.url, node.roles.partitions);
+                node.roles.poll_started(p);
+            }
             let pipeline = self.services.pipeline.clone();
             let url = spec.url.clone();
             let handle = self.polls.spawn(async move {
@@ -519,6 +627,14 @@ impl<'a> Schedule<'a> {
         &mut self,
         joined: Result<(tokio::task::Id, (Url, PollDone)), tokio::task::JoinError>,
     ) {
+        let url = match &joined {
+            Ok((_, (url, _))) => Some(url.clone()),
+            Err(e) => self.tasks.get(&e.id()).cloned(),
+        };
+        if let (Some(url), Some(node)) = (url, &self.services.cluster) {
+            node.roles
+                .poll_ended(crate::cluster::partition_of(&url, node.roles.partitions));
+        }
         match joined {
             Ok((id, (url, done))) => {
                 self.tasks.remove(&id);
@@ -601,6 +717,16 @@ impl<'a> Schedule<'a> {
             self.polls.abort_all();
             while self.polls.join_next().await.is_some() {}
         }
+    }
+}
+
+/// Resolves when the held partitions change (never on a single node).
+async fn owned_changed(
+    owned: &mut Option<tokio::sync::watch::Receiver<std::collections::BTreeSet<u32>>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match owned {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -32,7 +32,7 @@ pub mod gate;
 pub mod liveness;
 mod page;
 mod poll;
-mod writer;
+pub(crate) mod writer;
 
 use std::sync::Arc;
 
@@ -41,12 +41,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::cluster::{Candidate, PageCandidate};
 use crate::config::Config;
 use crate::dedup::{Engine, Fingerprint};
 use crate::extract::{Extractor, SiteMemory};
 use crate::fetch::Fetcher;
 use crate::metrics::{ErrorKind, ExtractFailure, Metrics};
 use crate::model::{CleanArticle, FeedItem};
+use crate::schedule::FeedState;
 use crate::store::Store;
 
 pub use gate::Gate;
@@ -68,6 +70,8 @@ pub enum ItemOutcome {
     Rejected(String, Option<ExtractFailure>),
     /// Transiently failed (timeout, 5xx, store unavailable …): retried on a later poll.
     Failed(String),
+    /// Cluster mode: in the candidates stream; the committer decides (settled for the feed).
+    Queued,
 }
 
 impl ItemOutcome {
@@ -88,6 +92,13 @@ pub struct Report {
     pub known: usize,
     pub rejected: usize,
     pub failed: usize,
+    /// Cluster mode: handed to the committer through the candidates stream.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub queued: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -101,6 +112,7 @@ impl Report {
         self.known += o.known;
         self.rejected += o.rejected;
         self.failed += o.failed;
+        self.queued += o.queued;
     }
 
     fn count(&mut self, o: &ItemOutcome) {
@@ -111,6 +123,7 @@ impl Report {
             ItemOutcome::Known => self.known += 1,
             ItemOutcome::Rejected(..) => self.rejected += 1,
             ItemOutcome::Failed(_) => self.failed += 1,
+            ItemOutcome::Queued => self.queued += 1,
         }
     }
 }
@@ -125,6 +138,26 @@ pub struct PollDone {
     /// store problem is not the feed's failure.
     pub failure: Option<ErrorKind>,
 }
+
+/// The cluster's shared state as a worker sees it (cluster mode, DESIGN §10): feed state,
+/// known URLs and the hand-off to the committer live in NATS, not in the local store. An
+/// error is the cluster being unreachable: the item or poll is retried later.
+pub trait Shared: Send + Sync {
+    fn feed_state<'a>(&'a self, feed: &'a str) -> BoxFuture<'a, Result<Option<FeedState>, String>>;
+    fn save_feed_state<'a>(
+        &'a self,
+        feed: &'a str,
+        state: &'a FeedState,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// Whether the cluster already stored, recorded or rejected `url`.
+    fn known<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+    /// Hands a candidate to the committer; Ok once it is durably in the candidates stream.
+    fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>>;
+    /// Why ingest should wait (NATS unreachable), or None.
+    fn paused(&self) -> Option<String>;
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// A page handed to the workers.
 struct PageJob {
@@ -163,6 +196,8 @@ struct Inner {
     fetcher: Fetcher,
     metrics: Arc<Metrics>,
     gate: Arc<Gate>,
+    /// Cluster mode: where feed state, known URLs and candidates go instead of `store`.
+    shared: Option<Arc<dyn Shared>>,
     hooks: Hooks,
     pages: mpsc::Sender<PageJob>,
     writes: mpsc::Sender<WriteJob>,
@@ -186,6 +221,8 @@ pub struct Parts {
     pub liveness: Arc<Liveness>,
     /// What each host repeats on its pages (site chrome), learned as pages are extracted.
     pub site_memory: Arc<SiteMemory>,
+    /// Cluster mode (None = single node).
+    pub shared: Option<Arc<dyn Shared>>,
 }
 
 /// Fault-injection seams for tests: code run at the start of every poll and before every
@@ -231,6 +268,7 @@ impl Pipeline {
                 fetcher: parts.fetcher,
                 metrics: parts.metrics,
                 gate: parts.gate,
+                shared: parts.shared,
                 hooks,
                 pages: pages_tx,
                 writes: writes_tx,
@@ -253,8 +291,28 @@ impl Pipeline {
         &self.inner.gate
     }
 
-    /// Hands a prepared article to the writer and waits for its verdict.
+    /// Cluster mode's shared state, if this is a cluster worker.
+    pub fn shared(&self) -> Option<&Arc<dyn Shared>> {
+        self.inner.shared.as_ref()
+    }
+
+    /// Hands a prepared article to the writer and waits for its verdict (cluster mode: to
+    /// the candidates stream, and waits for it to be durable there).
     async fn write(&self, prepared: Prepared) -> ItemOutcome {
+        if let Some(shared) = &self.inner.shared {
+            let record = writer::record_for(&prepared, chrono::Utc::now().to_rfc3339());
+            let candidate = Candidate::Page(Box::new(PageCandidate {
+                feed: prepared.feed,
+                aliases: prepared.aliases,
+                record,
+                text: prepared.text,
+                fingerprint: prepared.fingerprint.to_bytes(),
+            }));
+            return match shared.publish(candidate).await {
+                Ok(()) => ItemOutcome::Queued,
+                Err(e) => ItemOutcome::Failed(e),
+            };
+        }
         let (tx, rx) = oneshot::channel();
         let job = WriteJob {
             prepared,

@@ -8,8 +8,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
-use super::{ItemOutcome, PageJob, Parts, Prepared};
+use super::{ItemOutcome, PageJob, Parts, Prepared, Shared};
 use crate::article;
+use crate::cluster::Candidate;
 use crate::dedup::Engine;
 use crate::events;
 use crate::extract::{ExtractError, Extractor, SiteMemory};
@@ -30,6 +31,8 @@ struct Worker {
     gate: Arc<Gate>,
     liveness: Arc<Liveness>,
     site_memory: Arc<SiteMemory>,
+    /// Cluster mode: rejects go to the committer instead of the local store.
+    shared: Option<Arc<dyn Shared>>,
 }
 
 /// Starts `daemon.page_workers` workers sharing one bounded queue.
@@ -44,6 +47,7 @@ pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinS
         gate: parts.gate.clone(),
         liveness: parts.liveness.clone(),
         site_memory: parts.site_memory.clone(),
+        shared: parts.shared.clone(),
     };
     let mut set = JoinSet::new();
     for slot in 0..parts.cfg.daemon.page_workers {
@@ -64,9 +68,10 @@ pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinS
 }
 
 impl Worker {
-    /// Remembers a permanent failure so the page is not fetched again. If the store cannot
-    /// record it, the item counts as failed (retried), since nothing remembers it.
-    fn reject(
+    /// Remembers a permanent failure so the page is not fetched again. If the store (or, in
+    /// cluster mode, the candidates stream) cannot take it, the item counts as failed
+    /// (retried), since nothing remembers it.
+    async fn reject(
         &self,
         reason: String,
         failure: Option<ExtractFailure>,
@@ -76,6 +81,19 @@ impl Worker {
             reason: reason.clone(),
             at: Utc::now().to_rfc3339(),
         };
+        if let Some(shared) = &self.shared {
+            let candidate = Candidate::Reject {
+                urls: aliases.to_vec(),
+                reject: rec,
+            };
+            return match shared.publish(candidate).await {
+                Ok(()) => {
+                    events::article_rejected(&self.metrics, &reason, failure);
+                    ItemOutcome::Rejected(reason, failure)
+                }
+                Err(e) => ItemOutcome::Failed(format!("{reason} (not recorded: {e})")),
+            };
+        }
         match self.store.record_reject(aliases, &rec) {
             Ok(()) => {
                 events::article_rejected(&self.metrics, &reason, failure);
@@ -106,7 +124,9 @@ impl Worker {
                     "unexpected 304 for an unconditional request".into(),
                 ));
             }
-            Err(e) if e.is_permanent() => return Err(self.reject(e.to_string(), None, &aliases)),
+            Err(e) if e.is_permanent() => {
+                return Err(self.reject(e.to_string(), None, &aliases).await);
+            }
             Err(e) => return Err(ItemOutcome::Failed(e.to_string())),
         };
         let fetched_url = fetched.final_url.clone();
@@ -114,11 +134,13 @@ impl Worker {
         if let Some(ct) = &fetched.content_type
             && !is_htmlish(ct)
         {
-            return Err(self.reject(
-                format!("{fetched_url}: not an HTML page (Content-Type {ct})"),
-                Some(ExtractFailure::NotHtml),
-                &aliases,
-            ));
+            return Err(self
+                .reject(
+                    format!("{fetched_url}: not an HTML page (Content-Type {ct})"),
+                    Some(ExtractFailure::NotHtml),
+                    &aliases,
+                )
+                .await);
         }
         let (extractor, engine) = (self.extractor.clone(), self.engine.clone());
         let memory = self.site_memory.clone();
@@ -148,11 +170,15 @@ impl Worker {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => {
                 let failure = ExtractFailure::from_label(e.kind());
-                return Err(self.reject(format!("{fetched_url}: {e}"), failure, &aliases));
+                return Err(self
+                    .reject(format!("{fetched_url}: {e}"), failure, &aliases)
+                    .await);
             }
             Err(e) => {
                 let reason = format!("{fetched_url}: extractor crashed: {e}");
-                return Err(self.reject(reason, Some(ExtractFailure::Crashed), &aliases));
+                return Err(self
+                    .reject(reason, Some(ExtractFailure::Crashed), &aliases)
+                    .await);
             }
         };
         aliases.retain(|a| a != canonical.as_str());

@@ -52,11 +52,11 @@ impl Pipeline {
         let (why, error) = abandoned;
         let _enter = span.enter();
         let metrics = &self.inner.metrics;
-        let next = match self.feed_state(&feed) {
+        let next = match self.feed_state(&feed).await {
             Some(mut state) => {
                 let wait = self.fail(&mut state, why.label(), &error, None);
                 events::poll_abandoned(metrics, why, &error, state.error_streak, wait);
-                self.save_state(&feed, &state);
+                self.save_state(&feed, &state).await;
                 state.next_poll
             }
             None => {
@@ -79,8 +79,15 @@ impl Pipeline {
     }
 
     /// The feed's saved state (default for a new feed); `None` when the store failed (the
-    /// gate has been told).
-    fn feed_state(&self, feed: &str) -> Option<FeedState> {
+    /// gate has been told) or, in cluster mode, NATS could not be asked.
+    async fn feed_state(&self, feed: &str) -> Option<FeedState> {
+        if let Some(shared) = &self.inner.shared {
+            return match shared.feed_state(feed).await {
+                Ok(s) => Some(s.unwrap_or_default()),
+                // Counted and logged by the cluster link; the poll is retried later.
+                Err(_) => None,
+            };
+        }
         match self.inner.store.feed_state(feed) {
             Ok(s) => Some(s.unwrap_or_default()),
             Err(e) => {
@@ -90,7 +97,13 @@ impl Pipeline {
         }
     }
 
-    fn save_state(&self, feed: &str, state: &FeedState) -> bool {
+    async fn save_state(&self, feed: &str, state: &FeedState) -> bool {
+        if let Some(shared) = &self.inner.shared {
+            return match shared.save_feed_state(feed, state).await {
+                Ok(()) => true,
+                Err(_) => false,
+            };
+        }
         match self.inner.store.put_feed_state(feed, state) {
             Ok(()) => true,
             Err(e) => {
@@ -106,9 +119,22 @@ impl Pipeline {
         if let Some(hook) = &self.inner.hooks.before_poll {
             hook(feed);
         }
-        let Some(mut state) = self.feed_state(feed) else {
+        let Some(mut state) = self.feed_state(feed).await else {
             return store_trouble(Report::default());
         };
+        // Cluster mode: a feed this worker has just taken over may have been polled by its
+        // previous owner moments ago; its saved state says when it is due.
+        if self.inner.shared.is_some()
+            && let Some(next) = state.next_poll
+            && next > Utc::now()
+            && state.disabled.is_none()
+        {
+            return PollDone {
+                report: Report::default(),
+                next: Some(next),
+                failure: None,
+            };
+        }
         let (report, failure) = match self.poll_with(spec, &mut state).await {
             Ok(x) => x,
             Err(e) => {
@@ -119,7 +145,7 @@ impl Pipeline {
                 });
             }
         };
-        if !self.save_state(feed, &state) {
+        if !self.save_state(feed, &state).await {
             return store_trouble(report);
         }
         PollDone {
@@ -219,11 +245,21 @@ impl Pipeline {
         let mut pending = Vec::new();
         for item in parsed.items {
             let link = article::canonicalize(&item.link);
-            let known = match store.known(link.as_str())? {
-                Some(k) => Some(k),
-                None => store.known(item.link.as_str())?,
+            let known = match &self.inner.shared {
+                None => match store.known(link.as_str())? {
+                    Some(_) => true,
+                    None => store.known(item.link.as_str())?.is_some(),
+                },
+                Some(shared) => {
+                    match shared.known(link.as_str()).await {
+                        Ok(true) => true,
+                        Ok(false) => shared.known(item.link.as_str()).await.unwrap_or(false),
+                        // Unknown for now: fetched, and the committer sorts it out.
+                        Err(_) => false,
+                    }
+                }
             };
-            if known.is_some() {
+            if known {
                 report.count(&ItemOutcome::Known);
                 continue;
             }
@@ -255,7 +291,7 @@ impl Pipeline {
                         state.empty += 1;
                     }
                 }
-                ItemOutcome::Known | ItemOutcome::Failed(_) => {}
+                ItemOutcome::Known | ItemOutcome::Failed(_) | ItemOutcome::Queued => {}
             }
             report.count(&outcome);
         }

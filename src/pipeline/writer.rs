@@ -82,19 +82,76 @@ fn write_one(
 ) -> Result<ItemOutcome, StoreError> {
     let span = info_span!("article", feed = %p.feed, url = %p.canonical);
     let _enter = span.enter();
-    if let Some(known) = store.known(p.canonical.as_str())? {
-        store.add_aliases(p.canonical.as_str(), &p.aliases)?;
-        debug!(event = "article_known", known = ?known);
-        return Ok(ItemOutcome::Known);
+    let now = Utc::now().to_rfc3339();
+    match decide(store, engine, p.canonical.as_str(), &p.text, &p.fingerprint)? {
+        Verdict::Known => {
+            store.add_aliases(p.canonical.as_str(), &p.aliases)?;
+            Ok(ItemOutcome::Known)
+        }
+        Verdict::Copy { seq, similarity } => {
+            let of = store.record_duplicate(
+                seq,
+                DuplicateRecord {
+                    url: p.canonical.to_string(),
+                    feed: Some(p.feed.clone()),
+                    similarity,
+                    seen_at: now,
+                    original: None,
+                },
+                &p.aliases,
+            )?;
+            events::article_duplicate(metrics, &of, similarity);
+            Ok(ItemOutcome::Duplicate { of, similarity })
+        }
+        Verdict::New => {
+            let stored = store.insert_article(NewArticle {
+                record: record_for(&p, now),
+                text: &p.text,
+                aliases: &p.aliases,
+                fingerprint: &p.fingerprint.to_bytes(),
+                band_keys: &engine.band_keys(&p.fingerprint),
+            })?;
+            events::article_stored(metrics, &stored.name, stored.words);
+            Ok(ItemOutcome::Stored(stored.name))
+        }
     }
-    let band_keys = engine.band_keys(&p.fingerprint);
+}
+
+/// The writer's verdict on one article.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Verdict {
+    /// Its canonical URL is already stored, recorded or rejected.
+    Known,
+    /// A copy of the stored article `seq`.
+    Copy {
+        seq: u64,
+        similarity: f64,
+    },
+    New,
+}
+
+/// "Known, a copy of which stored article, or new?", against everything in `store` (DESIGN
+/// §4). Single node: the writer then writes at once; cluster mode: the committer publishes
+/// the decision first, then writes it to its replica.
+pub(crate) fn decide(
+    store: &Store,
+    engine: &Engine,
+    canonical: &str,
+    text: &str,
+    fingerprint: &Fingerprint,
+) -> Result<Verdict, StoreError> {
+    if let Some(known) = store.known(canonical)? {
+        debug!(event = "article_known", known = ?known);
+        return Ok(Verdict::Known);
+    }
+    let band_keys = engine.band_keys(fingerprint);
     let mut copies: Vec<(u64, f64, bool)> = Vec::new();
     for (seq, bytes) in store.candidates(&band_keys)? {
         let Ok(old) = Fingerprint::from_bytes(&bytes) else {
             debug!(event = "store_error", seq, "unreadable fingerprint skipped");
             continue;
         };
-        let cmp = engine.compare(&p.fingerprint, &old);
+        let cmp = engine.compare(fingerprint, &old);
         if cmp.is_duplicate {
             copies.push((seq, cmp.similarity, cmp.needs_text_check));
         }
@@ -102,11 +159,10 @@ fn write_one(
     // Best first (ties to the earliest: candidates come in seq order and the sort is stable);
     // the first that survives the template check, if it needs it, is the original.
     copies.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut best = None;
     for (seq, similarity, check) in copies {
         if check
             && let Some(old) = store.text_by_seq(seq)?
-            && let Some(swaps) = engine.template_swaps(split_text(&p.text).1, split_text(&old).1)
+            && let Some(swaps) = engine.template_swaps(split_text(text).1, split_text(&old).1)
         {
             debug!(
                 event = "article_template",
@@ -117,27 +173,15 @@ fn write_one(
             );
             continue;
         }
-        best = Some((seq, similarity));
-        break;
+        return Ok(Verdict::Copy { seq, similarity });
     }
-    let now = Utc::now().to_rfc3339();
-    if let Some((seq, similarity)) = best {
-        let of = store.record_duplicate(
-            seq,
-            DuplicateRecord {
-                url: p.canonical.to_string(),
-                feed: Some(p.feed.clone()),
-                similarity,
-                seen_at: now,
-                original: None,
-            },
-            &p.aliases,
-        )?;
-        events::article_duplicate(metrics, &of, similarity);
-        return Ok(ItemOutcome::Duplicate { of, similarity });
-    }
+    Ok(Verdict::New)
+}
+
+/// The record of a new article (seq and name are allocated when it is written).
+pub(super) fn record_for(p: &Prepared, fetched_at: String) -> ArticleRecord {
     let a = &p.article;
-    let record = ArticleRecord {
+    ArticleRecord {
         name: String::new(),
         seq: 0,
         id: format!("{:016x}", article::article_id(&p.canonical)),
@@ -149,18 +193,9 @@ fn write_one(
         published: a.meta.published.clone(),
         site_name: a.meta.site_name.clone(),
         language: a.meta.language.clone(),
-        fetched_at: now,
+        fetched_at,
         words: a.word_count(),
         content_hash: article::content_hash(&p.text),
         duplicates: Vec::new(),
-    };
-    let stored = store.insert_article(NewArticle {
-        record,
-        text: &p.text,
-        aliases: &p.aliases,
-        fingerprint: &p.fingerprint.to_bytes(),
-        band_keys: &band_keys,
-    })?;
-    events::article_stored(metrics, &stored.name, stored.words);
-    Ok(ItemOutcome::Stored(stored.name))
+    }
 }

@@ -61,10 +61,12 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use crate::schedule::FeedState;
 
 pub mod check;
+mod cluster;
 mod import;
 mod open;
 mod sites;
 
+pub use cluster::ReplicaPosition;
 pub use open::{WATERMARK_FILE, Watermark};
 
 /// Version of the on-disk layout this build writes and understands.

@@ -49,7 +49,7 @@ fn by_canonical(lines: &[Value]) -> HashMap<String, &Value> {
 }
 
 /// Asserts the export equals what the seed manifest says an ingest must end with.
-fn assert_seed_export(s: &Seed, export_dir: &std::path::Path, lines: &[Value]) {
+pub(crate) fn assert_seed_export(s: &Seed, export_dir: &std::path::Path, lines: &[Value]) {
     let m = &s.manifest;
     let stored = m["stored"].as_array().unwrap();
     assert_eq!(lines.len(), stored.len(), "stored articles: {lines:#?}");

@@ -6,11 +6,13 @@
 mod bad_input;
 mod broken_pipe;
 mod clean;
+mod cluster;
 mod e2e;
 mod faults;
 mod kill;
 mod ops;
 mod server;
+mod site;
 mod soak;
 mod store_tools;
 mod unattended;

@@ -92,12 +92,17 @@ pub fn seed_dir() -> PathBuf {
 impl Server {
     /// Serves `site_dir` (files under it by path) plus any routes added later.
     pub fn start(site_dir: &Path) -> Server {
+        Server::start_on(site_dir, "127.0.0.1")
+    }
+
+    /// [`Server::start`] on another loopback address (another host, for per-host limits).
+    pub fn start_on(site_dir: &Path, ip: &str) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = rt.block_on(TcpListener::bind((ip, 0))).unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State::default()));
@@ -148,8 +153,13 @@ impl Server {
 
     /// A server with no files: only routes added later (a canary, a fault server).
     pub fn empty() -> Server {
+        Server::empty_on("127.0.0.1")
+    }
+
+    /// [`Server::empty`] on another loopback address.
+    pub fn empty_on(ip: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Server::start(dir.path())
+        Server::start_on(dir.path(), ip)
     }
 
     pub fn set_latency(&self, d: Duration) {
