@@ -7,6 +7,7 @@
 #   benches/run.sh dedup [N]   # generated corpus of N articles (default 10000): link P/R + articles per CPU-second
 #   benches/run.sh e2e         # `newsd once` over a loadgen web: 10,000 new articles, 50 hosts, 1,000 feeds, 12 % copies
 #   benches/run.sh scale       # `newsd run` over 1k/10k/100k feeds answered 304 and unchanged 200: CPU per poll, RSS
+#   benches/run.sh cluster     # cluster mode: articles/s for 1, 2, 3 workers over a loadgen web + the committer alone (needs nats-server)
 #
 # Needs ../shared beside the repository and python3. Uses a release build; NEWSD=path measures
 # another newsd binary (e.g. a baseline), LOADGEN=path another generator. e2e/scale pass any
@@ -93,8 +94,14 @@ PY
     LG=$(loadgen)
     python3 benches/load.py scale --newsd "$NEWSD" --loadgen "$LG" --out "$OUT/scale" "$@"
     ;;
+  cluster)
+    shift
+    LG=$(loadgen)
+    python3 benches/cluster.py --newsd "$NEWSD" --loadgen "$LG" --out "$OUT/cluster" \
+      --corpus "$SHARED/bench/dedup/bases-wcxb-dev-articles.json" "$@"
+    ;;
   *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,13p' "$0" >&2
     exit 2
     ;;
 esac

@@ -34,6 +34,13 @@
 //! [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
 //! and the live export on its owner-only control socket in the data directory. [`cli`] holds one function per command; `main.rs` maps errors to exit codes.
 //!
+//! Cluster mode ([`cluster`], only with a `[cluster]` section): the same pipeline, but a
+//! worker's feed state, known URLs and finished pages go to NATS JetStream through
+//! [`pipeline::Shared`] (KV buckets and the candidates stream); one committer per cluster
+//! runs the writer's decision (`decide` in `pipeline/writer.rs`) over the candidates in stream
+//! order and publishes each to the articles stream (the store of record), which every node
+//! applies to its local sled replica.
+//!
 //! ## Modules
 //!
 //! | module | owns | must not |
@@ -51,6 +58,7 @@
 //! | [`events`] | one function per notable event: counts its metric, then logs it | decide anything |
 //! | [`pipeline`] | poll, page workers, writer; the ingest gate; liveness evidence | know the schedule |
 //! | [`daemon`] | scheduler loop, health, admin port, control socket, systemd | touch sled (through [`store`]) |
+//! | [`cluster`] | leases (partitions, committer), the worker's link to NATS, the committer, the replica follower, `cluster status` | touch sled except through [`store`]; run without `[cluster]` |
 //! | [`export`] | the export directory (written, and read back for `import`) and the export stream | touch sled (reads through [`store`]) |
 
 pub mod article;

@@ -305,6 +305,9 @@ impl Leases {
             }
             return;
         }
+        if !self.nats.cfg.committer {
+            return;
+        }
         if let Some(revision) = self.claim("committer").await {
             events::lease_changed(&self.metrics, "committer", 1, true, "claimed");
             let stop = CancellationToken::new();

@@ -84,6 +84,14 @@ pub struct ClusterConfig {
     /// This worker's name among the members; default `<hostname>-<pid>`.
     #[serde(default)]
     pub node: Option<String>,
+    /// Whether this worker may take the committer lease (false keeps the committer on
+    /// other machines, e.g. the ones with the fastest disk).
+    #[serde(default = "default_true")]
+    pub committer: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_name() -> String {

@@ -8,6 +8,7 @@ fn cfg() -> ClusterConfig {
         partitions: 64,
         lease_secs: 15,
         node: Some("w1".into()),
+        committer: true,
     }
 }
 
@@ -20,6 +21,7 @@ fn config_problems_name_the_key() {
         partitions: 0,
         lease_secs: 1,
         node: Some("a b".into()),
+        committer: true,
     };
     let keys: Vec<&str> = bad.problems().into_iter().map(|(k, _)| k).collect();
     assert_eq!(
