@@ -172,9 +172,22 @@ pub fn show(cfg: &Config, name_or_url: &str, json: bool) -> anyhow::Result<()> {
 /// `newsd feeds`: every listed feed's health, in list order; `failing` keeps only the
 /// feeds whose last poll failed (or that are disabled).
 pub fn feeds(cfg: &Config, json: bool, failing: bool) -> anyhow::Result<()> {
-    let store = open(cfg)?;
     let (listed, _) = cfg.load_feeds();
-    let states: std::collections::HashMap<String, _> = store.feed_states()?.into_iter().collect();
+    let states: std::collections::HashMap<String, _> = match &cfg.cluster {
+        // Cluster mode: feed state lives in NATS (KV <name>_feeds), written by each feed's
+        // current owner.
+        Some(c) => {
+            let urls: Vec<String> = listed.iter().map(|f| f.url.to_string()).collect();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let nats = crate::cluster::Nats::connect_now(c).await?;
+                crate::cluster::worker::feed_states(&nats, &urls).await
+            })?
+        }
+        None => open(cfg)?.feed_states()?.into_iter().collect(),
+    };
     let now = chrono::Utc::now();
     let mut w = super::output::stdout();
     if !json {

@@ -28,6 +28,26 @@ pub struct FeedEntry {
     pub state: FeedState,
 }
 
+/// The saved state of each of `feeds` in KV `<name>_feeds` (`newsd feeds` in cluster mode);
+/// feeds never polled are absent.
+pub async fn feed_states(
+    nats: &Nats,
+    feeds: &[String],
+) -> Result<std::collections::HashMap<String, FeedState>, super::ClusterError> {
+    let mut out = std::collections::HashMap::new();
+    for feed in feeds {
+        let got = nats
+            .feeds
+            .get(url_key(feed))
+            .await
+            .map_err(|e| super::ClusterError::nats("read feed state", e))?;
+        if let Some(entry) = got.and_then(|b| serde_json::from_slice::<FeedEntry>(&b).ok()) {
+            out.insert(feed.clone(), entry.state);
+        }
+    }
+    Ok(out)
+}
+
 pub struct Link {
     nats: Nats,
     /// This node's replica of the articles stream: the cheapest "already known?" answer.

@@ -163,6 +163,18 @@ fn the_seed_site_through_two_workers_is_stored_as_by_one_node() {
         "{status}"
     );
     assert!(status["committer"].is_string(), "{status}");
+    // Feed health comes from the cluster's feed state, whichever worker polled the feed.
+    let out = newsd(&reader, &["feeds", "--json"]);
+    assert_ok(&out);
+    let feeds: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(feeds.len(), 3);
+    for f in &feeds {
+        assert_eq!(f["status"], "ok", "{f}");
+        assert!(f["last_success"].is_string(), "{f}");
+    }
     for d in daemons {
         let (code, log) = d.stop();
         assert!(code.success(), "{}", log.join("\n"));
