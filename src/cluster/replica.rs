@@ -224,6 +224,11 @@ async fn follow_once(
                 .map_err(|e| ClusterError::nats("follow articles", e))?;
             (i.stream_sequence, i.pending)
         };
+        // The committer on this node applied its own decisions already: skip them unread.
+        if seq <= replica.position()?.applied {
+            metrics.cluster_replica_lag(pending);
+            continue;
+        }
         let d = decode(seq, &msg.payload)?;
         let r = replica.clone();
         let applied = tokio::task::spawn_blocking(move || r.apply(seq, &d))
