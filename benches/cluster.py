@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import Loadgen, free_port, log, newsd_env, proc_cpu  # noqa: E402
+from load import Loadgen, free_port, log, newsd_env, perf_cmd, proc_cpu  # noqa: E402
 
 
 class Nats:
@@ -62,9 +62,9 @@ def worker_config(lg, nats, name, committer=True, feeds=True):
 
 
 class Worker:
-    def __init__(self, binary, config, data, logpath):
+    def __init__(self, binary, config, data, logpath, prefix=()):
         self.errf = open(logpath, "w")
-        self.proc = subprocess.Popen([binary, "--config", config, "--data-dir", data, "run"],
+        self.proc = subprocess.Popen(list(prefix) + [binary, "--config", config, "--data-dir", data, "run"],
                                      stdout=subprocess.DEVNULL, stderr=self.errf, env=newsd_env())
 
     def cpu(self):
@@ -159,8 +159,9 @@ def committer_alone(a):
         backlog = status(a.newsd, configs[0])["candidates_last_seq"]
         cfg = worker_config(lg, nats, "committer", feeds=False)
         t0 = time.monotonic()
+        prefix = perf_cmd(os.path.join(out, "perf-committer.data")) if a.profile else ()
         committer = Worker(a.newsd, cfg, os.path.join(out, "data-committer"),
-                           os.path.join(out, "committer.log"))
+                           os.path.join(out, "committer.log"), prefix)
         s = wait_until(a.newsd, cfg, lambda s: s["lag"] == 0 and s["decided_candidate"] >= backlog,
                        a.timeout, "the committer")
         wall = time.monotonic() - t0
@@ -190,9 +191,11 @@ def main():
     ap.add_argument("--items", type=int, default=10)
     ap.add_argument("--copies", type=float, default=0.12)
     ap.add_argument("--timeout", type=int, default=1200)
+    ap.add_argument("--profile", action="store_true",
+                    help="record the committer-alone phase with perf (then load.py hotspots)")
     a = ap.parse_args()
     a.newsd, a.loadgen = os.path.abspath(a.newsd), os.path.abspath(a.loadgen)
-    rows = [run_workers(a, int(n)) for n in a.workers.split(",")]
+    rows = [run_workers(a, int(n)) for n in a.workers.split(",") if n]
     alone = committer_alone(a)
     res = {"workers": rows, "committer_alone": alone}
     json.dump(res, open(os.path.join(a.out, "cluster.json"), "w"), indent=2)
