@@ -56,17 +56,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::TransactionError;
 
 use crate::schedule::FeedState;
 
 mod bands;
+mod batch;
 pub mod check;
 mod import;
 mod open;
 mod sites;
 
+pub use batch::{Applied, Original, Write};
 pub use open::{WATERMARK_FILE, Watermark};
 
 /// Version of the on-disk layout this build writes and understands.
@@ -412,47 +413,10 @@ impl Store {
     /// Stores a new article and all its indexes in one transaction; returns its record with
     /// the allocated seq and name.
     pub fn insert_article(&self, new: NewArticle<'_>) -> Result<ArticleRecord, StoreError> {
-        let t = self.t()?;
-        let id = u64::from_str_radix(&new.record.id, 16).map_err(|_| StoreError::Record {
-            key: new.record.canonical_url.clone(),
-            reason: format!("id {:?} is not 16 hex digits", new.record.id),
-        })?;
-        let packed = bands::pack(new.band_keys);
-        let result = (
-            &t.articles,
-            &t.meta,
-            &t.by_seq,
-            &t.urls,
-            &t.sigs,
-            &t.bands,
-            &t.schema,
-        )
-            .transaction(|(articles, meta, by_seq, urls, sigs, bands, schema)| {
-                let seq = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
-                bands::table_id(seq)
-                    .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                let mut record = new.record.clone();
-                record.seq = seq;
-                record.name = crate::article::article_name(seq, id);
-                let meta_json = serde_json::to_vec(&record)
-                    .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                let name = record.name.as_bytes();
-                articles.insert(name, new.text.as_bytes())?;
-                meta.insert(name, meta_json)?;
-                by_seq.insert(&seq.to_be_bytes(), name)?;
-                urls.insert(record.canonical_url.as_bytes(), name)?;
-                for alias in new.aliases {
-                    urls.insert(alias.as_bytes(), name)?;
-                }
-                sigs.insert(&seq.to_be_bytes(), new.fingerprint)?;
-                bands.insert(&seq.to_be_bytes(), packed.as_slice())?;
-                schema.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
-                Ok(record)
-            });
-        let record = tx_result(result, &new.record.canonical_url)?;
-        // Below 2^32: checked inside the transaction.
-        t.index.add(record.seq as u32, new.band_keys);
-        Ok(record)
+        match self.apply(vec![Write::New(new)])?.pop() {
+            Some(Applied::Stored(record)) => Ok(record),
+            _ => unreachable!("apply returns one result per write, in order"),
+        }
     }
 
     /// Records `dup` as a copy of the stored article with seq `original_seq`, and remembers
@@ -463,44 +427,15 @@ impl Store {
         dup: DuplicateRecord,
         aliases: &[String],
     ) -> Result<String, StoreError> {
-        let t = self.t()?;
-        let key = dup.url.clone();
-        let result =
-            (&t.by_seq, &t.meta, &t.dups, &t.schema).transaction(|(by_seq, meta, dups, schema)| {
-                let abort = |reason: String| ConflictableTransactionError::Abort(reason);
-                let name = by_seq
-                    .get(original_seq.to_be_bytes())?
-                    .ok_or_else(|| abort(format!("no article with seq {original_seq}")))?;
-                let raw = meta
-                    .get(&name)?
-                    .ok_or_else(|| abort("original has no metadata".into()))?;
-                let mut record: ArticleRecord =
-                    serde_json::from_slice(&raw).map_err(|e| abort(e.to_string()))?;
-                record.duplicates.push(DuplicateRecord {
-                    original: None,
-                    ..dup.clone()
-                });
-                meta.insert(
-                    &name,
-                    serde_json::to_vec(&record).map_err(|e| abort(e.to_string()))?,
-                )?;
-                let stored = DuplicateRecord {
-                    original: Some(record.name.clone()),
-                    ..dup.clone()
-                };
-                let stored = serde_json::to_vec(&stored).map_err(|e| abort(e.to_string()))?;
-                dups.insert(dup.url.as_bytes(), stored.clone())?;
-                for alias in aliases {
-                    dups.insert(alias.as_bytes(), stored.clone())?;
-                }
-                let count = schema
-                    .get(DUPLICATES)?
-                    .and_then(|v| be_u64(&v))
-                    .unwrap_or(0);
-                schema.insert(DUPLICATES, &(count + 1).to_be_bytes())?;
-                Ok(record.name)
-            });
-        tx_result(result, &key)
+        let write = Write::Copy {
+            original: Original::Seq(original_seq),
+            dup,
+            aliases,
+        };
+        match self.apply(vec![write])?.pop() {
+            Some(Applied::Copy(name)) => Ok(name),
+            _ => unreachable!("apply returns one result per write, in order"),
+        }
     }
 
     /// Makes every alias lead where `known_url` leads (stored article, duplicate record or
