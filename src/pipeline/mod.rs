@@ -253,18 +253,22 @@ impl Pipeline {
         &self.inner.gate
     }
 
-    /// Hands a prepared article to the writer and waits for its verdict.
-    async fn write(&self, prepared: Prepared) -> ItemOutcome {
+    /// Hands a prepared article to the writer without waiting for its verdict, which comes
+    /// on the returned receiver: a poll queues all its articles (in feed order, so the writer
+    /// sees them in that order) and the writer takes them as one batch.
+    async fn submit(
+        &self,
+        prepared: Prepared,
+    ) -> Result<oneshot::Receiver<ItemOutcome>, ItemOutcome> {
         let (tx, rx) = oneshot::channel();
         let job = WriteJob {
             prepared,
             reply: tx,
         };
-        if self.inner.writes.send(job).await.is_err() {
-            return ItemOutcome::Failed("writer stopped".into());
+        match self.inner.writes.send(job).await {
+            Ok(()) => Ok(rx),
+            Err(_) => Err(ItemOutcome::Failed("writer stopped".into())),
         }
-        rx.await
-            .unwrap_or_else(|_| ItemOutcome::Failed("writer stopped".into()))
     }
 }
 
