@@ -11,7 +11,7 @@
 //! config ─► schedule ─► fetch ─► feed ─► article ─► extract ─► dedup ─► store
 //!   │          │          │        │        │          │          │        │
 //!   │          │          │        │        │          │          │        └ sled: articles, meta, by_seq, urls,
-//!   │          │          │        │        │          │          │          dups, sigs, lsh, feeds, rejects
+//!   │          │          │        │        │          │          │          dups, sigs, bands, feeds, rejects
 //!   │          │          │        │        │          │          └ shingles → MinHash → LSH bands; verdict;
 //!   │          │          │        │        │          │            same wording? the texts settle it
 //!   │          │          │        │        │          └ HTML → CleanArticle (sync, blocking pool)

@@ -25,8 +25,8 @@ use super::{Candidate, ClusterError, Decided, Decision, Nats, url_key};
 use crate::dedup::{Engine, Fingerprint};
 use crate::events;
 use crate::metrics::Metrics;
-use crate::pipeline::writer::{Verdict, decide};
-use crate::store::{DuplicateRecord, Store};
+use crate::pipeline::writer::{self, Entry, Pending, decide};
+use crate::store::{DuplicateRecord, Original, Store};
 
 /// How often decided candidates are purged from the candidates stream (their "ack").
 const PURGE_EVERY: Duration = Duration::from_secs(5);
@@ -198,12 +198,30 @@ fn decide_candidate(
         }
     };
     let canonical = p.record.canonical_url.clone();
-    Ok(match decide(store, engine, &canonical, &p.text, &fp)? {
-        Verdict::Known => Decided::Known {
+    let entry = Entry {
+        canonical: &canonical,
+        aliases: &p.aliases,
+        text: &p.text,
+        fingerprint: &fp,
+    };
+    // One candidate at a time: nothing is pending beside it.
+    let decision = decide(store, engine, &entry, &Pending::default())?;
+    Ok(match decision {
+        writer::Decision::Known => Decided::Known {
             url: canonical,
             aliases: p.aliases,
         },
-        Verdict::Copy { seq, similarity } => {
+        writer::Decision::Copy {
+            original,
+            similarity,
+        } => {
+            // A fresh Pending holds no earlier article, so the original is a stored one.
+            let Original::Seq(seq) = original else {
+                return Err(ClusterError::Record {
+                    what: canonical,
+                    reason: "a copy of an article of no batch".into(),
+                });
+            };
             let of = store.name_by_seq(seq)?.unwrap_or_default();
             Decided::Copy {
                 of_seq: seq,
@@ -218,7 +236,7 @@ fn decide_candidate(
                 aliases: p.aliases,
             }
         }
-        Verdict::New => {
+        writer::Decision::New { .. } => {
             let p = *p;
             let seq = store.next_seq()?;
             let id = u64::from_str_radix(&p.record.id, 16).unwrap_or(0);

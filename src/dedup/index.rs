@@ -206,8 +206,9 @@ fn extend<T: Copy>(v: &mut Vec<T>, items: &[T]) {
 /// Linear-probing multimap from band key to stored id. An entry packs a 32-bit tag of the key
 /// with the id; the slot comes from the tag alone, so the table can grow without the keys.
 /// Two keys sharing a tag (chance 2^-32) only add a candidate that `compare` then rejects.
+/// The store keeps one too (seq as the id), rebuilt from its `bands` tree at open.
 #[derive(Debug, Default)]
-struct BandTable {
+pub(crate) struct BandTable {
     slots: Vec<u64>,
     len: usize,
 }
@@ -224,7 +225,8 @@ impl BandTable {
         ((u64::from(tag.wrapping_mul(0x9e37_79b9)) * n as u64) >> 32) as usize
     }
 
-    fn lookup(&self, key: u64, out: &mut Vec<u32>) {
+    /// Appends to `out` every id inserted under `key` (and, rarely, under a key sharing its tag).
+    pub(crate) fn lookup(&self, key: u64, out: &mut Vec<u32>) {
         if self.slots.is_empty() {
             return;
         }
@@ -242,7 +244,7 @@ impl BandTable {
         }
     }
 
-    fn insert(&mut self, key: u64, id: u32) {
+    pub(crate) fn insert(&mut self, key: u64, id: u32) {
         // Keep the load at or below 0.8: probe runs stay short and memory stays ~12 B/entry.
         if 5 * (self.len + 1) > 4 * self.slots.len() {
             self.grow();
@@ -252,6 +254,16 @@ impl BandTable {
             (u64::from(Self::tag(key)) << 32) | u64::from(id),
         );
         self.len += 1;
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Heap bytes held (allocated slots).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<u64>()
     }
 
     fn place(slots: &mut [u64], entry: u64) {

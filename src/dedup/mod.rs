@@ -117,6 +117,7 @@ pub(crate) mod text;
 pub(crate) mod verify;
 
 pub use fingerprint::Fingerprint;
+pub(crate) use index::BandTable;
 pub use index::MemoryIndex;
 pub use minhash::{LEAD_BANDS, LEAD_LEN, SIG_LEN};
 pub use verify::Swaps;

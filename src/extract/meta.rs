@@ -318,7 +318,33 @@ fn names(v: &Value) -> Option<String> {
     }
 }
 
-/// ISO 639-1 code of the body text's language, when whatlang is reasonably sure.
+/// English function words that are not words of another common language written in Latin
+/// script ("in", "a", "to", "is", "was", "by", "on" are left out for that reason).
+const ENGLISH_MARKERS: [&str; 17] = [
+    "the", "of", "and", "that", "for", "with", "are", "this", "from", "have", "has", "been",
+    "which", "their", "they", "were", "would",
+];
+
+/// Whether the sample is English beyond doubt: at least 24 words, a tenth or more of them
+/// [`ENGLISH_MARKERS`] (English prose runs at 15–20 %, other languages near 0–2 %). A cheap
+/// scan that spares whatlang (which scores every Latin-script language's trigram profile) the
+/// most common case; anything less clear goes to whatlang.
+fn plainly_english(sample: &str) -> bool {
+    let (mut words, mut markers) = (0u32, 0u32);
+    for word in sample.split(|c: char| !c.is_alphabetic()) {
+        if word.is_empty() {
+            continue;
+        }
+        words += 1;
+        if word.len() <= 5 && ENGLISH_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(word)) {
+            markers += 1;
+        }
+    }
+    words >= 24 && markers * 10 >= words
+}
+
+/// ISO 639-1 code of the body text's language, when whatlang is reasonably sure (plainly
+/// English text is recognised without it).
 pub fn language(blocks: &[String]) -> Option<String> {
     // whatlang's cost grows with the text; a couple of hundred bytes of prose settle the
     // language. Prose blocks first: headings and labels are often English on any site.
@@ -336,6 +362,9 @@ pub fn language(blocks: &[String]) -> Option<String> {
         }
         sample.push_str(&b[..end]);
         sample.push('\n');
+    }
+    if plainly_english(&sample) {
+        return Some("en".to_owned());
     }
     let info = whatlang::detect(&sample)?;
     if info.confidence() < 0.1 {
@@ -457,5 +486,35 @@ mod tests {
             strip_site_suffix("Left - right debate", None, false),
             "Left - right debate"
         );
+    }
+
+    #[test]
+    fn plainly_english_text_skips_whatlang_and_other_languages_do_not() {
+        let en = "The council said on Tuesday that the plan, which has been debated for months, \
+                  would go ahead with the support of the mayor and of their partners, who were \
+                  asked to present the budget for this year from the next meeting.";
+        assert!(super::plainly_english(en));
+        assert_eq!(super::language(&[en.to_string()]).as_deref(), Some("en"));
+        // Too short to be beyond doubt.
+        assert!(!super::plainly_english(
+            "The end of the war and the start of the peace."
+        ));
+        for other in [
+            "Der Stadtrat hat am Dienstag beschlossen, dass der Plan, der seit Monaten diskutiert \
+             wird, mit der Unterstützung des Bürgermeisters und seiner Partner umgesetzt wird, \
+             die das Budget für dieses Jahr bei der nächsten Sitzung vorlegen sollen.",
+            "De gemeenteraad heeft dinsdag besloten dat het plan, waarover al maanden wordt \
+             gedebatteerd, doorgaat met de steun van de burgemeester en van de partners, die \
+             gevraagd is of ze de begroting voor dit jaar op de volgende vergadering presenteren.",
+            "Bystyret sa tirsdag at planen, som har vært diskutert i flere måneder, blir \
+             gjennomført med støtte fra ordføreren og partnerne, som ble bedt om å legge fram \
+             budsjettet for i år på det neste møtet, for det er viktig for byen.",
+            "Rada miasta poinformowała we wtorek, że plan, o którym dyskutowano od miesięcy, \
+             zostanie zrealizowany przy wsparciu burmistrza i partnerów, by to było możliwe, \
+             a budżet na ten rok ma być przedstawiony na następnym posiedzeniu.",
+        ] {
+            assert!(!super::plainly_english(other), "{other}");
+            assert_ne!(super::language(&[other.to_string()]).as_deref(), Some("en"));
+        }
     }
 }

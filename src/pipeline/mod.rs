@@ -296,11 +296,17 @@ impl Pipeline {
         self.inner.shared.as_ref()
     }
 
-    /// Hands a prepared article to the writer and waits for its verdict (cluster mode: to
-    /// the candidates stream, and waits for it to be durable there).
-    async fn write(&self, prepared: Prepared) -> ItemOutcome {
+    /// Hands a prepared article to the writer without waiting for its verdict, which comes
+    /// on the returned receiver: a poll queues all its articles (in feed order, so the writer
+    /// sees them in that order) and the writer takes them as one batch. Cluster mode: the
+    /// article goes to the candidates stream instead, and the verdict (`Queued`) is ready
+    /// once it is durable there (publishes stay in feed order: one at a time per poll).
+    async fn submit(
+        &self,
+        prepared: Prepared,
+    ) -> Result<oneshot::Receiver<ItemOutcome>, ItemOutcome> {
         if let Some(shared) = &self.inner.shared {
-            let record = writer::record_for(&prepared, chrono::Utc::now().to_rfc3339());
+            let record = writer::record(&prepared, chrono::Utc::now().to_rfc3339());
             let candidate = Candidate::Page(Box::new(PageCandidate {
                 feed: prepared.feed,
                 aliases: prepared.aliases,
@@ -308,21 +314,23 @@ impl Pipeline {
                 text: prepared.text,
                 fingerprint: prepared.fingerprint.to_bytes(),
             }));
-            return match shared.publish(candidate).await {
+            let outcome = match shared.publish(candidate).await {
                 Ok(()) => ItemOutcome::Queued,
                 Err(e) => ItemOutcome::Failed(e),
             };
+            let (tx, rx) = oneshot::channel();
+            let _ = tx.send(outcome);
+            return Ok(rx);
         }
         let (tx, rx) = oneshot::channel();
         let job = WriteJob {
             prepared,
             reply: tx,
         };
-        if self.inner.writes.send(job).await.is_err() {
-            return ItemOutcome::Failed("writer stopped".into());
+        match self.inner.writes.send(job).await {
+            Ok(()) => Ok(rx),
+            Err(_) => Err(ItemOutcome::Failed("writer stopped".into())),
         }
-        rx.await
-            .unwrap_or_else(|_| ItemOutcome::Failed("writer stopped".into()))
     }
 }
 

@@ -274,12 +274,24 @@ impl Pipeline {
             }
             pending.push(rx);
         }
-        let mut all_settled = true;
+        // Each article goes to the writer as soon as its page is ready, in feed order, without
+        // waiting for the one before to be written: the writer takes the queued ones as one
+        // batch (one transaction). The verdicts are collected after.
+        let mut verdicts = Vec::with_capacity(pending.len());
         for rx in pending {
-            let outcome = match rx.await {
-                Ok(Ok(prepared)) => self.write(prepared).await,
-                Ok(Err(outcome)) => outcome,
-                Err(_) => ItemOutcome::Failed("worker stopped".into()),
+            verdicts.push(match rx.await {
+                Ok(Ok(prepared)) => self.submit(prepared).await,
+                Ok(Err(outcome)) => Err(outcome),
+                Err(_) => Err(ItemOutcome::Failed("worker stopped".into())),
+            });
+        }
+        let mut all_settled = true;
+        for verdict in verdicts {
+            let outcome = match verdict {
+                Ok(rx) => rx
+                    .await
+                    .unwrap_or_else(|_| ItemOutcome::Failed("writer stopped".into())),
+                Err(outcome) => outcome,
             };
             all_settled &= outcome.settled();
             match &outcome {

@@ -1,6 +1,20 @@
-//! The writer: the one place that decides "duplicate or new" and writes, one job at a time,
-//! on its own thread (sled calls block).
+//! The writer: the one place that decides "duplicate or new" and writes, on its own thread
+//! (sled calls block).
+//!
+//! Two steps, kept apart so other callers (cluster mode's committer) can reuse them:
+//!
+//! - [`decide`]: known? copy of which article, with what similarity? or new? — computed
+//!   against the store and the articles decided earlier in the same batch ([`Pending`]);
+//!   writes nothing.
+//! - apply: the batch's decisions go to [`Store::apply`] in ONE transaction (all or nothing,
+//!   so never half an article), then the known URLs get their aliases.
+//!
+//! The writer takes whatever is queued (up to [`MAX_BATCH`] jobs) as one batch: under load
+//! that is one transaction and one thread wake-up for several articles; when the queue is
+//! short, a batch is one article, as before. Article k+1 of a batch sees article k: as a
+//! known URL and as a duplicate candidate.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -14,7 +28,12 @@ use crate::events;
 use crate::metrics::Metrics;
 use crate::model::split_text;
 use crate::pipeline::{Gate, Liveness};
-use crate::store::{ArticleRecord, DuplicateRecord, NewArticle, Store, StoreError};
+use crate::store::{
+    Applied, ArticleRecord, DuplicateRecord, NewArticle, Original, Store, StoreError, Write,
+};
+
+/// Most queued jobs decided and written together.
+const MAX_BATCH: usize = 32;
 
 /// Runs before each job; tests use it to stall or crash the writer on purpose.
 type Hook = Option<super::WriteHook>;
@@ -34,152 +53,321 @@ pub(super) fn spawn(rx: mpsc::Receiver<WriteJob>, w: Writer) -> tokio::task::Joi
 }
 
 fn writer_loop(mut rx: mpsc::Receiver<WriteJob>, w: &Writer) {
-    let Writer {
-        store,
-        engine,
-        metrics,
-        gate,
-        liveness,
-        hook,
-    } = w;
-    while let Some(job) = rx.blocking_recv() {
-        liveness.writer_started();
-        // A panic here would leave the daemon running but storing nothing; contain it to the
-        // one article (sled transactions are atomic, so nothing half-written remains).
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if let Some(h) = hook {
-                h();
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
             }
-            write_one(store, engine, metrics, job.prepared)
-        }));
-        let outcome = match result {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => {
-                gate.store_failed(&e, "write article");
-                ItemOutcome::Failed(e.to_string())
-            }
-            Err(_) => {
-                error!(
-                    event = "writer_panic",
-                    "the writer panicked on one article; it will be retried"
-                );
-                ItemOutcome::Failed("writer panicked".into())
-            }
-        };
-        liveness.writer_done();
-        let _ = job.reply.send(outcome);
+        }
+        w.liveness.writer_started();
+        let outcomes = write_batch(w, &jobs);
+        w.liveness.writer_done();
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
     }
-    if let Err(e) = store.flush() {
-        gate.store_failed(&e, "flush");
+    if let Err(e) = w.store.flush() {
+        w.gate.store_failed(&e, "flush");
     }
 }
 
-fn write_one(
-    store: &Store,
-    engine: &Engine,
-    metrics: &Metrics,
-    p: Prepared,
-) -> Result<ItemOutcome, StoreError> {
-    let span = info_span!("article", feed = %p.feed, url = %p.canonical);
-    let _enter = span.enter();
-    let now = Utc::now().to_rfc3339();
-    match decide(store, engine, p.canonical.as_str(), &p.text, &p.fingerprint)? {
-        Verdict::Known => {
-            store.add_aliases(p.canonical.as_str(), &p.aliases)?;
-            Ok(ItemOutcome::Known)
-        }
-        Verdict::Copy { seq, similarity } => {
-            let of = store.record_duplicate(
-                seq,
-                DuplicateRecord {
-                    url: p.canonical.to_string(),
-                    feed: Some(p.feed.clone()),
-                    similarity,
-                    seen_at: now,
-                    original: None,
-                },
-                &p.aliases,
-            )?;
-            events::article_duplicate(metrics, &of, similarity);
-            Ok(ItemOutcome::Duplicate { of, similarity })
-        }
-        Verdict::New => {
-            let stored = store.insert_article(NewArticle {
-                record: record_for(&p, now),
-                text: &p.text,
-                aliases: &p.aliases,
-                fingerprint: &p.fingerprint.to_bytes(),
-                band_keys: &engine.band_keys(&p.fingerprint),
-            })?;
-            events::article_stored(metrics, &stored.name, stored.words);
-            Ok(ItemOutcome::Stored(stored.name))
-        }
-    }
-}
-
-/// The writer's verdict on one article.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Verdict {
-    /// Its canonical URL is already stored, recorded or rejected.
+/// The writer's verdict on one prepared article.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    /// Its canonical URL is already stored, recorded or rejected (or taken by an earlier
+    /// article of the batch): nothing to write but its aliases.
     Known,
-    /// A copy of the stored article `seq`.
-    Copy {
-        seq: u64,
-        similarity: f64,
-    },
-    New,
+    /// A copy of `original`.
+    Copy { original: Original, similarity: f64 },
+    /// A new article, findable by these band keys.
+    New { band_keys: Vec<u64> },
 }
 
-/// "Known, a copy of which stored article, or new?", against everything in `store` (DESIGN
-/// §4). Single node: the writer then writes at once; cluster mode: the committer publishes
-/// the decision first, then writes it to its replica.
+/// What a decision looks at: a prepared page (single node) or a candidate from the stream
+/// (the cluster committer).
+#[derive(Clone, Copy)]
+pub(crate) struct Entry<'a> {
+    pub canonical: &'a str,
+    pub aliases: &'a [String],
+    pub text: &'a str,
+    pub fingerprint: &'a Fingerprint,
+}
+
+impl Prepared {
+    fn entry(&self) -> Entry<'_> {
+        Entry {
+            canonical: self.canonical.as_str(),
+            aliases: &self.aliases,
+            text: &self.text,
+            fingerprint: &self.fingerprint,
+        }
+    }
+}
+
+/// The articles decided earlier in a batch, which later ones must see.
+#[derive(Default)]
+pub(crate) struct Pending<'a> {
+    /// Canonical URLs and aliases of every article written by the batch.
+    urls: HashSet<&'a str>,
+    /// Writes so far (new articles and copies): the index the next write gets.
+    writes: usize,
+    /// New articles: their write index, fingerprint, band keys and text.
+    new: Vec<(usize, &'a Fingerprint, Vec<u64>, &'a str)>,
+}
+
+impl<'a> Pending<'a> {
+    /// Adds a decided article; returns the decision back.
+    fn push(&mut self, e: Entry<'a>, d: &Decision) {
+        if let Decision::Known = d {
+            return;
+        }
+        self.urls.insert(e.canonical);
+        self.urls.extend(e.aliases.iter().map(String::as_str));
+        if let Decision::New { band_keys } = d {
+            self.new
+                .push((self.writes, e.fingerprint, band_keys.clone(), e.text));
+        }
+        self.writes += 1;
+    }
+}
+
+/// Decides what `p` is, against the store and `pending`; writes nothing (DESIGN §4). Single
+/// node: the writer applies the batch's decisions at once; cluster mode: the committer
+/// publishes each decision first, then applies it to its replica.
 pub(crate) fn decide(
     store: &Store,
     engine: &Engine,
-    canonical: &str,
-    text: &str,
-    fingerprint: &Fingerprint,
-) -> Result<Verdict, StoreError> {
-    if let Some(known) = store.known(canonical)? {
-        debug!(event = "article_known", known = ?known);
-        return Ok(Verdict::Known);
+    p: &Entry<'_>,
+    pending: &Pending<'_>,
+) -> Result<Decision, StoreError> {
+    if pending.urls.contains(p.canonical) {
+        debug!(
+            event = "article_known",
+            "taken by an article of the same batch"
+        );
+        return Ok(Decision::Known);
     }
-    let band_keys = engine.band_keys(fingerprint);
-    let mut copies: Vec<(u64, f64, bool)> = Vec::new();
+    if let Some(known) = store.known(p.canonical)? {
+        debug!(event = "article_known", known = ?known);
+        return Ok(Decision::Known);
+    }
+    let band_keys = engine.band_keys(p.fingerprint);
+    // (original, similarity, needs the template check, the earlier text when pending)
+    let mut copies: Vec<(Original, f64, bool, Option<&str>)> = Vec::new();
     for (seq, bytes) in store.candidates(&band_keys)? {
         let Ok(old) = Fingerprint::from_bytes(&bytes) else {
             debug!(event = "store_error", seq, "unreadable fingerprint skipped");
             continue;
         };
-        let cmp = engine.compare(fingerprint, &old);
+        let cmp = engine.compare(p.fingerprint, &old);
         if cmp.is_duplicate {
-            copies.push((seq, cmp.similarity, cmp.needs_text_check));
+            copies.push((
+                Original::Seq(seq),
+                cmp.similarity,
+                cmp.needs_text_check,
+                None,
+            ));
+        }
+    }
+    // Earlier articles of the batch come after every stored one, as their seqs will.
+    for (index, fp, keys, text) in &pending.new {
+        if !keys.iter().any(|k| band_keys.contains(k)) {
+            continue;
+        }
+        let cmp = engine.compare(p.fingerprint, fp);
+        if cmp.is_duplicate {
+            copies.push((
+                Original::Earlier(*index),
+                cmp.similarity,
+                cmp.needs_text_check,
+                Some(*text),
+            ));
         }
     }
     // Best first (ties to the earliest: candidates come in seq order and the sort is stable);
     // the first that survives the template check, if it needs it, is the original.
     copies.sort_by(|a, b| b.1.total_cmp(&a.1));
-    for (seq, similarity, check) in copies {
-        if check
-            && let Some(old) = store.text_by_seq(seq)?
-            && let Some(swaps) = engine.template_swaps(split_text(text).1, split_text(&old).1)
-        {
-            debug!(
-                event = "article_template",
-                seq,
-                names = swaps.names,
-                numbers = swaps.numbers,
-                "same wording as a stored article with other names or figures: not a copy"
-            );
-            continue;
+    for (original, similarity, check, text) in copies {
+        if check {
+            let old = match (original, text) {
+                (_, Some(t)) => Some(t.to_string()),
+                (Original::Seq(seq), None) => store.text_by_seq(seq)?,
+                (Original::Earlier(_), None) => None,
+            };
+            if let Some(old) = old
+                && let Some(swaps) = engine.template_swaps(split_text(p.text).1, split_text(&old).1)
+            {
+                debug!(
+                    event = "article_template",
+                    ?original,
+                    names = swaps.names,
+                    numbers = swaps.numbers,
+                    "same wording as a stored article with other names or figures: not a copy"
+                );
+                continue;
+            }
         }
-        return Ok(Verdict::Copy { seq, similarity });
+        return Ok(Decision::Copy {
+            original,
+            similarity,
+        });
     }
-    Ok(Verdict::New)
+    Ok(Decision::New { band_keys })
 }
 
-/// The record of a new article (seq and name are allocated when it is written).
-pub(super) fn record_for(p: &Prepared, fetched_at: String) -> ArticleRecord {
+fn span(p: &Prepared) -> tracing::Span {
+    info_span!("article", feed = %p.feed, url = %p.canonical)
+}
+
+/// Decides every job (in order, each seeing the ones before), applies the decisions in one
+/// transaction, and returns each job's outcome.
+fn write_batch(w: &Writer, jobs: &[WriteJob]) -> Vec<ItemOutcome> {
+    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; jobs.len()];
+    let mut decided: Vec<(usize, Decision)> = Vec::new();
+    let mut pending = Pending::default();
+    for (i, job) in jobs.iter().enumerate() {
+        let p = &job.prepared;
+        let _enter = span(p).entered();
+        // A panic here would leave the daemon running but storing nothing; contain it to the
+        // one article.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if let Some(h) = &w.hook {
+                h();
+            }
+            decide(&w.store, &w.engine, &p.entry(), &pending)
+        }));
+        match result {
+            Ok(Ok(d)) => {
+                pending.push(p.entry(), &d);
+                decided.push((i, d));
+            }
+            Ok(Err(e)) => {
+                w.gate.store_failed(&e, "write article");
+                outcomes[i] = Some(ItemOutcome::Failed(e.to_string()));
+            }
+            Err(_) => outcomes[i] = Some(panicked()),
+        }
+    }
+    let writes_n = decided
+        .iter()
+        .filter(|(_, d)| *d != Decision::Known)
+        .count();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(w, jobs, &decided))) {
+        Ok(Ok(done)) => {
+            for (i, o) in done {
+                outcomes[i] = Some(o);
+            }
+        }
+        // One bad record must not fail the articles queued beside it: each goes again on
+        // its own (nothing of the batch was written, so their decisions are taken again).
+        Ok(Err(StoreError::Record { .. })) | Err(_) if writes_n > 1 => {
+            for &(i, _) in &decided {
+                outcomes[i] = write_batch(w, std::slice::from_ref(&jobs[i])).pop();
+            }
+        }
+        Ok(Err(e)) => {
+            w.gate.store_failed(&e, "write article");
+            for &(i, _) in &decided {
+                outcomes[i] = Some(ItemOutcome::Failed(e.to_string()));
+            }
+        }
+        Err(_) => {
+            for &(i, _) in &decided {
+                outcomes[i] = Some(panicked());
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed("not decided".into())))
+        .collect()
+}
+
+fn panicked() -> ItemOutcome {
+    error!(
+        event = "writer_panic",
+        "the writer panicked on one article; it will be retried"
+    );
+    ItemOutcome::Failed("writer panicked".into())
+}
+
+/// Writes the decided jobs' articles and copies in one transaction, then aliases the known
+/// ones; returns (job index, outcome).
+fn apply(
+    w: &Writer,
+    jobs: &[WriteJob],
+    decided: &[(usize, Decision)],
+) -> Result<Vec<(usize, ItemOutcome)>, StoreError> {
+    let now = Utc::now().to_rfc3339();
+    let fingerprints: Vec<Option<Vec<u8>>> = decided
+        .iter()
+        .map(|(i, d)| {
+            matches!(d, Decision::New { .. }).then(|| jobs[*i].prepared.fingerprint.to_bytes())
+        })
+        .collect();
+    let mut writes = Vec::new();
+    for ((i, d), fp) in decided.iter().zip(&fingerprints) {
+        let p = &jobs[*i].prepared;
+        match (d, fp) {
+            (Decision::New { band_keys }, Some(fp)) => writes.push(Write::New(NewArticle {
+                record: record(p, now.clone()),
+                text: &p.text,
+                aliases: &p.aliases,
+                fingerprint: fp,
+                band_keys,
+            })),
+            (
+                Decision::Copy {
+                    original,
+                    similarity,
+                },
+                _,
+            ) => writes.push(Write::Copy {
+                original: *original,
+                dup: DuplicateRecord {
+                    url: p.canonical.to_string(),
+                    feed: Some(p.feed.clone()),
+                    similarity: *similarity,
+                    seen_at: now.clone(),
+                    original: None,
+                },
+                aliases: &p.aliases,
+            }),
+            _ => {}
+        }
+    }
+    let mut applied = w.store.apply(writes)?.into_iter();
+    let mut out = Vec::with_capacity(decided.len());
+    for (i, d) in decided {
+        let p = &jobs[*i].prepared;
+        let _enter = span(p).entered();
+        let outcome = match (d, d.ne(&Decision::Known).then(|| applied.next()).flatten()) {
+            (Decision::Known, _) => {
+                w.store.add_aliases(p.canonical.as_str(), &p.aliases)?;
+                ItemOutcome::Known
+            }
+            (_, Some(Applied::Stored(r))) => {
+                events::article_stored(&w.metrics, &r.name, r.words);
+                ItemOutcome::Stored(r.name)
+            }
+            (Decision::Copy { similarity, .. }, Some(Applied::Copy(of))) => {
+                events::article_duplicate(&w.metrics, &of, *similarity);
+                ItemOutcome::Duplicate {
+                    of,
+                    similarity: *similarity,
+                }
+            }
+            _ => unreachable!("apply returns one result per write, in order"),
+        };
+        out.push((*i, outcome));
+    }
+    Ok(out)
+}
+
+/// The record of a new article (seq and name are allocated by the store).
+pub(super) fn record(p: &Prepared, now: String) -> ArticleRecord {
     let a = &p.article;
     ArticleRecord {
         name: String::new(),
@@ -193,9 +381,13 @@ pub(super) fn record_for(p: &Prepared, fetched_at: String) -> ArticleRecord {
         published: a.meta.published.clone(),
         site_name: a.meta.site_name.clone(),
         language: a.meta.language.clone(),
-        fetched_at,
+        fetched_at: now,
         words: a.word_count(),
         content_hash: article::content_hash(&p.text),
         duplicates: Vec::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

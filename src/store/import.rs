@@ -29,7 +29,7 @@ impl Store {
             ("feed states", &t.feeds),
             ("rejected pages", &t.rejects),
             ("fingerprints", &t.sigs),
-            ("LSH entries", &t.lsh),
+            ("band index entries", &t.bands),
         ];
         let held: Vec<String> = trees
             .iter()
@@ -66,6 +66,8 @@ impl Store {
         band_keys: &[u64],
     ) -> Result<(), StoreError> {
         let t = self.t()?;
+        let id = super::bands::table_id(record.seq)?;
+        let packed = super::bands::pack(band_keys);
         let meta_json = serde_json::to_vec(record).map_err(|e| StoreError::Record {
             key: record.name.clone(),
             reason: e.to_string(),
@@ -91,52 +93,51 @@ impl Store {
             &t.urls,
             &t.dups,
             &t.sigs,
-            &t.lsh,
+            &t.bands,
             &t.schema,
         )
-            .transaction(|(articles, meta, by_seq, urls, dups, sigs, lsh, schema)| {
-                let abort = |reason: String| ConflictableTransactionError::Abort(reason);
-                let name = record.name.as_bytes();
-                let seq = record.seq.to_be_bytes();
-                if by_seq.get(seq)?.is_some() || meta.get(name)?.is_some() {
-                    return Err(abort(format!("seq {} is taken", record.seq)));
-                }
-                if urls.get(record.canonical_url.as_bytes())?.is_some() {
-                    return Err(abort(format!(
-                        "canonical URL {} already leads to another article",
-                        record.canonical_url
-                    )));
-                }
-                articles.insert(name, text.as_bytes())?;
-                meta.insert(name, meta_json.as_slice())?;
-                by_seq.insert(&seq, name)?;
-                urls.insert(record.canonical_url.as_bytes(), name)?;
-                urls.insert(record.url.as_bytes(), name)?;
-                for (url, stored) in &copies {
-                    if dups.get(url.as_bytes())?.is_some() {
+            .transaction(
+                |(articles, meta, by_seq, urls, dups, sigs, bands, schema)| {
+                    let abort = |reason: String| ConflictableTransactionError::Abort(reason);
+                    let name = record.name.as_bytes();
+                    let seq = record.seq.to_be_bytes();
+                    if by_seq.get(seq)?.is_some() || meta.get(name)?.is_some() {
+                        return Err(abort(format!("seq {} is taken", record.seq)));
+                    }
+                    if urls.get(record.canonical_url.as_bytes())?.is_some() {
                         return Err(abort(format!(
-                            "the copy {url} is listed under another article too"
+                            "canonical URL {} already leads to another article",
+                            record.canonical_url
                         )));
                     }
-                    dups.insert(url.as_bytes(), stored.as_slice())?;
-                }
-                sigs.insert(&seq, fingerprint)?;
-                for band in band_keys {
-                    let mut key = [0u8; 16];
-                    key[..8].copy_from_slice(&band.to_be_bytes());
-                    key[8..].copy_from_slice(&seq);
-                    lsh.insert(&key, &[])?;
-                }
-                let next = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
-                schema.insert(NEXT_SEQ, &next.max(record.seq + 1).to_be_bytes())?;
-                let count = schema
-                    .get(DUPLICATES)?
-                    .and_then(|v| be_u64(&v))
-                    .unwrap_or(0);
-                schema.insert(DUPLICATES, &(count + copies.len() as u64).to_be_bytes())?;
-                Ok(())
-            });
-        tx_result(result, &record.name)
+                    articles.insert(name, text.as_bytes())?;
+                    meta.insert(name, meta_json.as_slice())?;
+                    by_seq.insert(&seq, name)?;
+                    urls.insert(record.canonical_url.as_bytes(), name)?;
+                    urls.insert(record.url.as_bytes(), name)?;
+                    for (url, stored) in &copies {
+                        if dups.get(url.as_bytes())?.is_some() {
+                            return Err(abort(format!(
+                                "the copy {url} is listed under another article too"
+                            )));
+                        }
+                        dups.insert(url.as_bytes(), stored.as_slice())?;
+                    }
+                    sigs.insert(&seq, fingerprint)?;
+                    bands.insert(&seq, packed.as_slice())?;
+                    let next = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
+                    schema.insert(NEXT_SEQ, &next.max(record.seq + 1).to_be_bytes())?;
+                    let count = schema
+                        .get(DUPLICATES)?
+                        .and_then(|v| be_u64(&v))
+                        .unwrap_or(0);
+                    schema.insert(DUPLICATES, &(count + copies.len() as u64).to_be_bytes())?;
+                    Ok(())
+                },
+            );
+        tx_result(result, &record.name)?;
+        t.index.add(id, band_keys);
+        Ok(())
     }
 
     /// Ends a successful import: the marker goes, everything is flushed.
@@ -157,10 +158,11 @@ impl Store {
             &t.urls,
             &t.dups,
             &t.sigs,
-            &t.lsh,
+            &t.bands,
         ] {
             tree.clear()?;
         }
+        t.index.clear();
         t.schema.remove(NEXT_SEQ)?;
         t.schema.remove(DUPLICATES)?;
         t.schema.remove(IMPORTING)?;

@@ -10,7 +10,7 @@
 //! | `urls` | canonical URL, and every alias that led to it | name |
 //! | `dups` | URL of a duplicate copy | [`DuplicateRecord`] JSON with the original's name |
 //! | `sigs` | seq (u64 BE) | dedup fingerprint bytes (opaque here) |
-//! | `lsh` | band key (u64 BE) ++ seq (u64 BE) | empty: a band bucket is a prefix scan |
+//! | `bands` | seq (u64 BE) | the article's LSH band keys, u64 BE each; held in memory as band → seq (`bands.rs`) |
 //! | `feeds` | feed URL | [`FeedState`] JSON |
 //! | `rejects` | URL | [`Reject`] JSON: pages that permanently failed, not fetched again |
 //! | `sites` | host | the extractor's site memory of that host, versioned bytes (`sites.rs`) |
@@ -36,8 +36,9 @@
 //! 5. `urls` maps each article's canonical URL to its name; every `urls` entry (aliases
 //!    included) leads to a stored article.
 //! 6. `sigs` holds a fingerprint for each article's seq, and nothing else; it decodes.
-//! 7. `lsh` holds `band ++ seq` for every band key of each article's fingerprint (as the
-//!    dedup engine computes them), and nothing else.
+//! 7. `bands` holds, under each article's seq, exactly the band keys of its fingerprint (as
+//!    the dedup engine computes them; 8 bytes each, in any order), and nothing else (every
+//!    key an 8-byte seq of a stored article). The schema-1 `lsh` tree is gone.
 //! 8. Every copy an article's record lists has its `dups` entry naming that article as
 //!    original; every `dups` entry (aliases included) decodes and names a stored original
 //!    whose record lists that copy's URL.
@@ -55,22 +56,25 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::TransactionError;
 
 use crate::schedule::FeedState;
 
+mod bands;
+mod batch;
 pub mod check;
 mod cluster;
 mod import;
 mod open;
 mod sites;
 
+pub use batch::{Applied, Original, Write};
 pub use cluster::ReplicaPosition;
 pub use open::{WATERMARK_FILE, Watermark};
 
 /// Version of the on-disk layout this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 1: one `lsh` key per band (band ++ seq); 2: one `bands` value per article (migrated on open).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The `[store]` config section.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -249,13 +253,16 @@ pub(super) struct Trees {
     urls: sled::Tree,
     dups: sled::Tree,
     sigs: sled::Tree,
-    lsh: sled::Tree,
+    bands: sled::Tree,
+    /// The `bands` tree in memory, for candidate lookups.
+    index: bands::BandIndex,
     feeds: sled::Tree,
     rejects: sled::Tree,
     schema: sled::Tree,
 }
 
 impl Trees {
+    /// Opens the trees; the band index is loaded by [`Store::open`] once the schema is current.
     pub(super) fn open(cfg: &StoreConfig) -> Result<Trees, StoreError> {
         let db = open::open_db(cfg)?;
         let tree = |name: &str| db.open_tree(name);
@@ -266,7 +273,8 @@ impl Trees {
             urls: tree("urls")?,
             dups: tree("dups")?,
             sigs: tree("sigs")?,
-            lsh: tree("lsh")?,
+            bands: tree("bands")?,
+            index: bands::BandIndex::default(),
             feeds: tree("feeds")?,
             rejects: tree("rejects")?,
             schema: tree("meta_schema")?,
@@ -404,72 +412,13 @@ impl Store {
         Ok(None)
     }
 
-    /// Stored articles sharing at least one LSH band with `band_keys`: (seq, fingerprint).
-    pub fn candidates(&self, band_keys: &[u64]) -> Result<Vec<(u64, sled::IVec)>, StoreError> {
-        let t = self.t()?;
-        let mut seqs: Vec<u64> = Vec::new();
-        for key in band_keys {
-            for entry in t.lsh.scan_prefix(key.to_be_bytes()) {
-                let (k, _) = entry?;
-                if let Some(seq) = k.get(8..16).and_then(be_u64) {
-                    seqs.push(seq);
-                }
-            }
-        }
-        seqs.sort_unstable();
-        seqs.dedup();
-        let mut out = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            if let Some(fp) = t.sigs.get(seq.to_be_bytes())? {
-                out.push((seq, fp));
-            }
-        }
-        Ok(out)
-    }
-
     /// Stores a new article and all its indexes in one transaction; returns its record with
     /// the allocated seq and name.
     pub fn insert_article(&self, new: NewArticle<'_>) -> Result<ArticleRecord, StoreError> {
-        let t = self.t()?;
-        let id = u64::from_str_radix(&new.record.id, 16).map_err(|_| StoreError::Record {
-            key: new.record.canonical_url.clone(),
-            reason: format!("id {:?} is not 16 hex digits", new.record.id),
-        })?;
-        let result = (
-            &t.articles,
-            &t.meta,
-            &t.by_seq,
-            &t.urls,
-            &t.sigs,
-            &t.lsh,
-            &t.schema,
-        )
-            .transaction(|(articles, meta, by_seq, urls, sigs, lsh, schema)| {
-                let seq = schema.get(NEXT_SEQ)?.and_then(|v| be_u64(&v)).unwrap_or(0);
-                let mut record = new.record.clone();
-                record.seq = seq;
-                record.name = crate::article::article_name(seq, id);
-                let meta_json = serde_json::to_vec(&record)
-                    .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                let name = record.name.as_bytes();
-                articles.insert(name, new.text.as_bytes())?;
-                meta.insert(name, meta_json)?;
-                by_seq.insert(&seq.to_be_bytes(), name)?;
-                urls.insert(record.canonical_url.as_bytes(), name)?;
-                for alias in new.aliases {
-                    urls.insert(alias.as_bytes(), name)?;
-                }
-                sigs.insert(&seq.to_be_bytes(), new.fingerprint)?;
-                for band in new.band_keys {
-                    let mut key = [0u8; 16];
-                    key[..8].copy_from_slice(&band.to_be_bytes());
-                    key[8..].copy_from_slice(&seq.to_be_bytes());
-                    lsh.insert(&key, &[])?;
-                }
-                schema.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
-                Ok(record)
-            });
-        tx_result(result, &new.record.canonical_url)
+        match self.apply(vec![Write::New(new)])?.pop() {
+            Some(Applied::Stored(record)) => Ok(record),
+            _ => unreachable!("apply returns one result per write, in order"),
+        }
     }
 
     /// Records `dup` as a copy of the stored article with seq `original_seq`, and remembers
@@ -480,44 +429,15 @@ impl Store {
         dup: DuplicateRecord,
         aliases: &[String],
     ) -> Result<String, StoreError> {
-        let t = self.t()?;
-        let key = dup.url.clone();
-        let result =
-            (&t.by_seq, &t.meta, &t.dups, &t.schema).transaction(|(by_seq, meta, dups, schema)| {
-                let abort = |reason: String| ConflictableTransactionError::Abort(reason);
-                let name = by_seq
-                    .get(original_seq.to_be_bytes())?
-                    .ok_or_else(|| abort(format!("no article with seq {original_seq}")))?;
-                let raw = meta
-                    .get(&name)?
-                    .ok_or_else(|| abort("original has no metadata".into()))?;
-                let mut record: ArticleRecord =
-                    serde_json::from_slice(&raw).map_err(|e| abort(e.to_string()))?;
-                record.duplicates.push(DuplicateRecord {
-                    original: None,
-                    ..dup.clone()
-                });
-                meta.insert(
-                    &name,
-                    serde_json::to_vec(&record).map_err(|e| abort(e.to_string()))?,
-                )?;
-                let stored = DuplicateRecord {
-                    original: Some(record.name.clone()),
-                    ..dup.clone()
-                };
-                let stored = serde_json::to_vec(&stored).map_err(|e| abort(e.to_string()))?;
-                dups.insert(dup.url.as_bytes(), stored.clone())?;
-                for alias in aliases {
-                    dups.insert(alias.as_bytes(), stored.clone())?;
-                }
-                let count = schema
-                    .get(DUPLICATES)?
-                    .and_then(|v| be_u64(&v))
-                    .unwrap_or(0);
-                schema.insert(DUPLICATES, &(count + 1).to_be_bytes())?;
-                Ok(record.name)
-            });
-        tx_result(result, &key)
+        let write = Write::Copy {
+            original: Original::Seq(original_seq),
+            dup,
+            aliases,
+        };
+        match self.apply(vec![write])?.pop() {
+            Some(Applied::Copy(name)) => Ok(name),
+            _ => unreachable!("apply returns one result per write, in order"),
+        }
     }
 
     /// Makes every alias lead where `known_url` leads (stored article, duplicate record or

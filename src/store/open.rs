@@ -241,9 +241,34 @@ impl Store {
                     ),
                 ));
             }
+            store.upgrade()?;
+            t.index.reload(&t.bands)?;
             drop(t);
             Ok(store)
         })
+    }
+
+    /// Brings an older store to [`SCHEMA_VERSION`] (keeping every article), and finishes a
+    /// migration a crash interrupted.
+    fn upgrade(&self) -> Result<(), StoreError> {
+        let t = self.t()?;
+        let version = t
+            .schema
+            .get(VERSION)?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map_or(SCHEMA_VERSION, u32::from_be_bytes);
+        let leftover = t.db.tree_names().iter().any(|n| n == super::bands::OLD_LSH);
+        if version < 2 || leftover {
+            let moved = super::bands::migrate_v1(&t.db, &t.bands, &t.schema, SCHEMA_VERSION)?;
+            tracing::info!(
+                event = "store_migrated",
+                from = version,
+                to = SCHEMA_VERSION,
+                articles = moved,
+                "store upgraded: LSH band keys now kept once per article"
+            );
+        }
+        Ok(())
     }
 
     /// Reads the schema version; writes it into a new store.

@@ -1,7 +1,7 @@
 //! Store unit tests: seqs, reopen, duplicates, schema refusal, the lock.
 use super::*;
 
-fn cfg(dir: &Path) -> StoreConfig {
+pub(super) fn cfg(dir: &Path) -> StoreConfig {
     StoreConfig {
         data_dir: dir.join("db"),
         cache_capacity_bytes: 1 << 20,
@@ -30,7 +30,7 @@ pub(super) fn record(url: &str) -> ArticleRecord {
     }
 }
 
-fn insert(store: &Store, url: &str, bands: &[u64]) -> ArticleRecord {
+pub(super) fn insert(store: &Store, url: &str, bands: &[u64]) -> ArticleRecord {
     store
         .insert_article(NewArticle {
             record: record(url),

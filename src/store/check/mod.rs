@@ -5,7 +5,6 @@
 //! fingerprints — the caller passes the function that turns fingerprint bytes into band keys
 //! (the dedup engine's), so invariant 7 is checked with the bands the writer used.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
@@ -64,7 +63,7 @@ pub struct CheckReport {
     pub duplicates: u64,
     /// Entries of `urls`, aliases included: how many URLs are never fetched again.
     pub urls: u64,
-    /// Entries of `lsh`: the size of the dedup index.
+    /// Band keys held in `bands`: the size of the dedup index.
     pub lsh_entries: u64,
     /// Feed states kept.
     pub feeds: u64,
@@ -86,13 +85,6 @@ fn shown(bytes: &[u8]) -> String {
         Ok(s) => s.to_string(),
         Err(_) => format!("0x{}", hex(bytes)),
     }
-}
-
-fn lsh_key(band: u64, seq: u64) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&band.to_be_bytes());
-    key[8..].copy_from_slice(&seq.to_be_bytes());
-    key
 }
 
 struct Found(Vec<Violation>);
@@ -118,7 +110,7 @@ impl Store {
         let articles = self.check_articles(opts, counters.next_seq, &mut found)?;
         report.articles = articles.count;
         self.check_orphans(counters.next_seq, &mut found)?;
-        report.lsh_entries = self.check_lsh(opts, articles.bands_present, &mut found)?;
+        report.lsh_entries = self.check_bands(&mut found)?;
         report.urls = self.check_urls(&mut found)?;
         self.check_dups(&mut found)?;
         // 9: the duplicates counter.
@@ -197,7 +189,7 @@ impl Store {
             tally.copies += record.duplicates.len() as u64;
             self.check_record(name, &record, next_seq, found)?;
             self.check_text(name, &record, found)?;
-            tally.bands_present += self.check_fingerprint(opts, name, record.seq, found)?;
+            self.check_fingerprint(opts, name, record.seq, found)?;
             for d in &record.duplicates {
                 let back = t
                     .dups
@@ -308,14 +300,14 @@ impl Store {
         Ok(())
     }
 
-    /// 6, 7 from the article's side; returns how many of its band entries are present.
+    /// 6, 7 from the article's side: its fingerprint decodes and `bands` holds its keys.
     fn check_fingerprint(
         &self,
         opts: &CheckOptions<'_>,
         name: &str,
         seq: u64,
         found: &mut Found,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(), StoreError> {
         let t = self.t()?;
         let Some(fp) = t.sigs.get(seq.to_be_bytes())? else {
             found.add(
@@ -324,7 +316,7 @@ impl Store {
                 format!("seq {seq}"),
                 format!("no fingerprint for {name}"),
             );
-            return Ok(0);
+            return Ok(());
         };
         let mut bands = match (opts.band_keys)(&fp) {
             Ok(b) => b,
@@ -335,25 +327,39 @@ impl Store {
                     format!("seq {seq}"),
                     format!("fingerprint of {name} does not decode: {e}"),
                 );
-                return Ok(0);
+                return Ok(());
             }
         };
         bands.sort_unstable();
         bands.dedup();
-        let mut present = 0;
-        for band in bands {
-            if t.lsh.contains_key(lsh_key(band, seq))? {
-                present += 1;
-            } else {
-                found.add(
-                    7,
-                    "lsh",
-                    format!("band {band:016x} seq {seq}"),
-                    format!("missing: {name} cannot be found as a candidate in this band"),
-                );
-            }
+        let stored = t.bands.get(seq.to_be_bytes())?;
+        let Some(mut stored) = stored.as_deref().and_then(super::bands::unpack) else {
+            let problem = match stored {
+                None => format!("missing: {name} cannot be found as a duplicate candidate"),
+                Some(_) => format!("band keys of {name} are not 8 bytes each"),
+            };
+            found.add(7, "bands", format!("seq {seq}"), problem);
+            return Ok(());
+        };
+        stored.sort_unstable();
+        stored.dedup();
+        for band in bands.iter().filter(|b| stored.binary_search(b).is_err()) {
+            found.add(
+                7,
+                "bands",
+                format!("seq {seq}"),
+                format!("band {band:016x} missing: {name} cannot be found as a candidate in it"),
+            );
         }
-        Ok(present)
+        for band in stored.iter().filter(|b| bands.binary_search(b).is_err()) {
+            found.add(
+                7,
+                "bands",
+                format!("seq {seq}"),
+                format!("band {band:016x} is not a band of {name}'s fingerprint"),
+            );
+        }
+        Ok(())
     }
 
     /// 3, 4, 6: entries of `articles`, `by_seq` and `sigs` that no article accounts for.
@@ -418,74 +424,33 @@ impl Store {
         Ok(())
     }
 
-    /// 7 from the index's side: every entry is a band of a stored article's fingerprint.
-    /// `present` is how many expected entries the articles found; when the tree holds more,
-    /// a second pass names the strays.
-    fn check_lsh(
-        &self,
-        opts: &CheckOptions<'_>,
-        present: u64,
-        found: &mut Found,
-    ) -> Result<u64, StoreError> {
+    /// 7 from the index's side: every `bands` entry belongs to a stored article (its own
+    /// keys were compared from the article's side); returns the band keys held. A schema-1
+    /// `lsh` tree left over is named too.
+    fn check_bands(&self, found: &mut Found) -> Result<u64, StoreError> {
         let t = self.t()?;
         let mut total = 0;
-        let mut of_articles = 0;
-        for key in t.lsh.iter().keys() {
-            let key = key?;
-            total += 1;
-            let seq = (key.len() == 16).then(|| be_u64(&key[8..])).flatten();
-            match seq {
-                Some(seq) if t.by_seq.contains_key(seq.to_be_bytes())? => of_articles += 1,
+        for entry in t.bands.iter() {
+            let (key, value) = entry?;
+            total += (value.len() / 8) as u64;
+            match be_u64(&key) {
+                Some(seq) if t.by_seq.contains_key(seq.to_be_bytes())? => {}
                 Some(seq) => found.add(
                     7,
-                    "lsh",
-                    format!("band {} seq {seq}", hex(&key[..8])),
-                    "points at no stored article".into(),
+                    "bands",
+                    format!("seq {seq}"),
+                    "band keys of no stored article".into(),
                 ),
-                None => found.add(
-                    7,
-                    "lsh",
-                    shown(&key),
-                    "key is not band ++ seq (16 bytes)".into(),
-                ),
+                None => found.add(7, "bands", shown(&key), "key is not an 8-byte seq".into()),
             }
         }
-        if of_articles > present {
-            // Rare (a damaged store): recompute the bands of the seqs involved, once each.
-            // A seq whose fingerprint does not decode was reported under 6: its entries are
-            // left alone here.
-            let mut bands_of: HashMap<u64, Option<HashSet<u64>>> = HashMap::new();
-            for key in t.lsh.iter().keys() {
-                let key = key?;
-                let (Some(band), Some(seq)) = (
-                    key.get(..8).and_then(be_u64),
-                    key.get(8..16).and_then(be_u64).filter(|_| key.len() == 16),
-                ) else {
-                    continue;
-                };
-                if !t.by_seq.contains_key(seq.to_be_bytes())? {
-                    continue;
-                }
-                let bands = match bands_of.entry(seq) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                        t.sigs
-                            .get(seq.to_be_bytes())?
-                            .and_then(|fp| (opts.band_keys)(&fp).ok())
-                            .map(|b| b.into_iter().collect()),
-                    ),
-                };
-                if let Some(bands) = bands
-                    && !bands.contains(&band)
-                {
-                    found.add(
-                        7,
-                        "lsh",
-                        format!("band {band:016x} seq {seq}"),
-                        "not a band of that article's fingerprint".into(),
-                    );
-                }
-            }
+        if t.db.tree_names().iter().any(|n| n == super::bands::OLD_LSH) {
+            found.add(
+                7,
+                "lsh",
+                "(tree)",
+                "the schema-1 index is still present after the upgrade".into(),
+            );
         }
         Ok(total)
     }
@@ -637,8 +602,6 @@ struct ArticleTally {
     count: u64,
     /// Copies their records list (invariant 9 compares it with the counter).
     copies: u64,
-    /// Expected `lsh` entries found (invariant 7 compares it with the tree's size).
-    bands_present: u64,
 }
 
 #[cfg(test)]

@@ -203,34 +203,66 @@ fn a_record_that_does_not_decode_is_named() {
 }
 
 #[test]
-fn a_dangling_lsh_entry_is_named() {
+fn a_dangling_bands_entry_is_named() {
     let (_dir, store) = sound();
-    store.t().unwrap().lsh.insert(lsh_key(7, 5), &[]).unwrap();
-    only(&run(&store), 7, "lsh", "seq 5: points at no stored article");
+    let t = store.t().unwrap();
+    t.bands
+        .insert(5u64.to_be_bytes(), super::super::bands::pack(&[7]))
+        .unwrap();
+    only(
+        &run(&store),
+        7,
+        "bands",
+        "seq 5: band keys of no stored article",
+    );
+    t.bands.remove(5u64.to_be_bytes()).unwrap();
+    t.bands
+        .insert(b"xyz", super::super::bands::pack(&[7]))
+        .unwrap();
+    only(&run(&store), 7, "bands", "xyz: key is not an 8-byte seq");
 }
 
 #[test]
 fn a_stray_band_of_a_stored_article_is_named() {
     let (_dir, store) = sound();
-    store.t().unwrap().lsh.insert(lsh_key(9, 1), &[]).unwrap();
+    let t = store.t().unwrap();
+    t.bands
+        .insert(1u64.to_be_bytes(), super::super::bands::pack(&[2, 3, 9]))
+        .unwrap();
     only(
         &run(&store),
         7,
-        "lsh",
-        "band 0000000000000009 seq 1: not a band",
+        "bands",
+        "seq 1: band 0000000000000009 is not a band of",
     );
+    t.bands
+        .insert(1u64.to_be_bytes(), &[1u8, 2, 3][..])
+        .unwrap();
+    only(&run(&store), 7, "bands", "seq 1: band keys of 001_");
 }
 
 #[test]
-fn a_missing_lsh_entry_is_named() {
+fn a_missing_band_is_named() {
     let (_dir, store) = sound();
-    store.t().unwrap().lsh.remove(lsh_key(3, 1)).unwrap();
+    let t = store.t().unwrap();
+    t.bands
+        .insert(1u64.to_be_bytes(), super::super::bands::pack(&[2]))
+        .unwrap();
     only(
         &run(&store),
         7,
-        "lsh",
-        "band 0000000000000003 seq 1: missing",
+        "bands",
+        "seq 1: band 0000000000000003 missing",
     );
+    t.bands.remove(1u64.to_be_bytes()).unwrap();
+    only(&run(&store), 7, "bands", "seq 1: missing: 001_");
+}
+
+#[test]
+fn a_leftover_schema_1_index_is_named() {
+    let (_dir, store) = sound();
+    store.t().unwrap().db.open_tree("lsh").unwrap();
+    only(&run(&store), 7, "lsh", "still present");
 }
 
 #[test]
