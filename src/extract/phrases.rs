@@ -208,6 +208,14 @@ pub(super) const FAMILIES: &[Family] = &[
             "noticias relacionadas",
             "ver también",
             "más información",
+            // an inline link to another story, prefixed (Latin American news sites)
+            "mira:",
+            "mire:",
+            "puedes ver:",
+            "lee además:",
+            "te recomendamos:",
+            "contenido relacionado",
+            "artículos relacionados",
             // pt
             "leia também",
             "leia mais",
@@ -290,6 +298,16 @@ pub(super) const FAMILIES: &[Family] = &[
             "sign up to our",
             "subscribe to our",
             "our newsletter",
+            "our monthly newsletter",
+            "our weekly newsletter",
+            "our daily newsletter",
+            "zapraszamy do subskrypcji",
+            "też do subskrypcji",
+            "gefällt dir unser",
+            "gefällt ihnen unser",
+            // app download prompts
+            "download our app",
+            "apps for ios and android",
             "your inbox",
             "subscribe now",
             "get our newsletter",
@@ -531,11 +549,20 @@ pub(super) const FAMILIES: &[Family] = &[
         ],
     },
     Family {
+        // A caption with its credit after a bar or slash ("… gesegnet. | © Agency/Getty
+        // Images"): longer than a bare credit line, still never prose.
+        reason: R::Caption,
+        at: At::Anywhere,
+        max_words: 40,
+        phrases: &["| ©", "/getty images", "via getty images"],
+    },
+    Family {
         reason: R::Boilerplate,
         at: At::Whole,
         max_words: 5,
         phrases: &[
             "advertisement",
+            "twittern",
             "advertising",
             "anzeige",
             "werbung",
@@ -624,6 +651,15 @@ pub(super) const FAMILIES: &[Family] = &[
         max_words: 40,
         phrases: &[
             "all rights reserved",
+            "permalink http",
+            "permalien http",
+            "rezept drucken",
+            "print recipe",
+            "imprimer la recette",
+            "erfolgreich hinzugefügt",
+            "zum warenkorb hinzugefügt",
+            "added to your cart",
+            "ajouté au panier",
             "originally published",
             "republished with permission",
             "this story was originally",
