@@ -214,6 +214,11 @@ const CASES: &[(R, &str, &str)] = &[
         "twittern",
         "Der Minister will weniger twittern und mehr arbeiten.",
     ),
+    (
+        R::Boilerplate,
+        "Expand All",
+        "Expand all the options before you choose, the guide says.",
+    ),
 ];
 
 /// The structural families in every supported language (same shape as [`CASES`]).
