@@ -310,3 +310,45 @@ fn camel_case_class_names_are_read_word_by_word() {
     assert_story_only(&text);
     assert!(!text.contains("Ferry timetable"), "{text}");
 }
+
+#[test]
+fn class1_short_article_beats_a_longer_sidebar_of_links() {
+    let links: String = (0..20)
+        .map(|n| {
+            format!(
+                "<li><a href=/n{n}>Headline number {n} about the town's roads, schools and \
+                 the long argument over the new ferry terminal</a></li>"
+            )
+        })
+        .collect();
+    let html = format!(
+        "<html><body><div><h1>Harbour bridge stays open</h1>{}</div>\
+         <div><h3>Latest news</h3><ul>{links}</ul></div></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("Headline number"), "{text}");
+}
+
+#[test]
+fn class2_teaser_grid_before_the_article_and_you_may_also_like_go() {
+    let card = |n: usize| {
+        format!(
+            "<div><h3><a href=/t{n}>Teaser headline {n} from the front page</a></h3>\
+             <p><a href=/t{n}>A lede that sells story {n} in a sentence or two.</a></p></div>"
+        )
+    };
+    let grid: String = (0..6).map(card).collect();
+    let more: String = (6..10).map(card).collect();
+    let html = format!(
+        "<html><body><div>{grid}</div><article><h1>Harbour bridge stays open</h1>{}\
+         <h2>You may also like</h2>{more}</article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("Teaser headline"), "{text}");
+    assert!(!text.contains("sells story"), "{text}");
+    assert!(!text.contains("You may also like"), "{text}");
+}

@@ -350,16 +350,27 @@ pub fn token_verdict(token: &str) -> Option<Chrome> {
 
 fn word_verdict(token: &str) -> Option<Chrome> {
     use super::RemovalReason as R;
-    let lower;
-    let t = if token.bytes().any(|b| b.is_ascii_uppercase()) {
-        lower = token.to_ascii_lowercase();
-        lower.as_str()
-    } else {
-        token
-    };
     // Numbered instances (`comments18`, `sidebar2`) say what their stem says.
-    let stem = t.trim_end_matches(|c: char| c.is_ascii_digit());
-    let t = if stem.len() >= 3 { stem } else { t };
+    let stem = token.trim_end_matches(|c: char| c.is_ascii_digit());
+    let word = if stem.len() >= 3 { stem } else { token };
+    // Every word below is short: longer tokens (hashed CSS-module names, long BEM chains) are
+    // rejected at once, and the others are lower-cased on the stack when they need it.
+    const LONGEST: usize = 32;
+    if word.len() > LONGEST {
+        return None;
+    }
+    let mut buf = [0u8; LONGEST];
+    let t = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        let buf = &mut buf[..word.len()];
+        buf.copy_from_slice(word.as_bytes());
+        buf.make_ascii_lowercase();
+        let Ok(t) = std::str::from_utf8(buf) else {
+            return None;
+        };
+        t
+    } else {
+        word
+    };
     let junk = match t {
         "articlebody" | "article" | "content" | "entry" | "post" | "story" | "body" | "text"
         | "main" | "prose" | "richtext" | "blogpost" | "postbody" | "storycontent"

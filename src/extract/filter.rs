@@ -9,7 +9,7 @@
 use super::content::{Kind, RawBlock};
 use super::memory::HostView;
 use super::meta::Meta;
-use super::phrases::{At, DATE_WORDS, END_MARKERS, FAMILIES, INLINE_BOX_MARKERS};
+use super::phrases::{DATE_WORDS, END_MARKERS, FAMILIES, INLINE_BOX_MARKERS};
 use super::{Removal, RemovalReason as R};
 
 /// No rule looks at blocks longer than this many words (the largest family cap, and more than
@@ -481,117 +481,25 @@ fn classify(b: &RawBlock, pos: usize, title_key: &str, author_key: Option<&str>)
     None
 }
 
-/// The phrase families, on their own (exposed for tests).
+/// The phrase families, on their own (exposed for tests): the first family, in table order,
+/// with a phrase in place (and, for bylines and dates, the shape they need).
 fn phrase_verdict(text: &str, words: usize) -> Option<R> {
     let lower = text.to_lowercase();
     let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©');
-    let pairs = PairSet::of(&lower);
-    let first = [
-        lower.as_bytes().first().copied(),
-        trimmed.as_bytes().first().copied(),
-    ];
-    for (fam, index) in FAMILIES.iter().zip(family_index()) {
-        if words > fam.max_words || !index.may_match(fam.at, first, &pairs) {
+    let start = trimmed.as_ptr() as usize - lower.as_ptr() as usize;
+    let mut hit = matcher::families_hit(&lower, start..start + trimmed.len(), words);
+    while hit != 0 {
+        let fam = &FAMILIES[hit.trailing_zeros() as usize];
+        hit &= hit - 1;
+        if fam.reason == R::Byline && !byline_shape(text) {
             continue;
         }
-        let hit = fam.phrases.iter().any(|p| match fam.at {
-            // First-byte checks first: they reject nearly every phrase without a memcmp call.
-            At::Start => {
-                let p0 = p.as_bytes()[0];
-                (lower.as_bytes().first() == Some(&p0) && lower.starts_with(p))
-                    || (trimmed.as_bytes().first() == Some(&p0) && trimmed.starts_with(p))
-            }
-            At::Anywhere => pairs.may_contain(p) && lower.contains(p),
-            At::Whole => trimmed.len() == p.len() && trimmed == *p,
-        });
-        if hit {
-            if fam.reason == R::Byline && !byline_shape(text) {
-                continue;
-            }
-            if fam.reason == R::Date && !text.chars().any(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            return Some(fam.reason);
+        if fam.reason == R::Date && !text.chars().any(|c| c.is_ascii_digit()) {
+            continue;
         }
+        return Some(fam.reason);
     }
     None
-}
-
-/// Per family, the first bytes and first byte pairs of its phrases: one check decides that no
-/// phrase of the family can match, so most blocks skip most families.
-struct FamilyIndex {
-    first_bytes: [u64; 4],
-    first_pairs: PairSet,
-}
-
-impl FamilyIndex {
-    fn may_match(&self, at: At, first: [Option<u8>; 2], pairs: &PairSet) -> bool {
-        match at {
-            At::Start | At::Whole => first
-                .iter()
-                .flatten()
-                .any(|&b| self.first_bytes[usize::from(b / 64)] & (1 << (b % 64)) != 0),
-            At::Anywhere => self
-                .first_pairs
-                .0
-                .iter()
-                .zip(&pairs.0)
-                .any(|(a, b)| a & b != 0),
-        }
-    }
-}
-
-fn family_index() -> &'static [FamilyIndex] {
-    static INDEX: std::sync::OnceLock<Vec<FamilyIndex>> = std::sync::OnceLock::new();
-    INDEX.get_or_init(|| {
-        FAMILIES
-            .iter()
-            .map(|fam| {
-                let mut index = FamilyIndex {
-                    first_bytes: [0; 4],
-                    first_pairs: PairSet([0; 64]),
-                };
-                for p in fam.phrases.iter().map(|p| p.as_bytes()) {
-                    index.first_bytes[usize::from(p[0] / 64)] |= 1 << (p[0] % 64);
-                    // Every phrase has at least two bytes (checked by a unit test).
-                    if let [a, b, ..] = *p {
-                        let h = PairSet::hash(a, b);
-                        index.first_pairs.0[h / 64] |= 1 << (h % 64);
-                    }
-                }
-                index
-            })
-            .collect()
-    })
-}
-
-/// The set of byte pairs in a text, hashed into 4096 bits: a phrase whose first or last pair
-/// is absent cannot occur, which spares most substring searches.
-struct PairSet([u64; 64]);
-
-impl PairSet {
-    fn hash(a: u8, b: u8) -> usize {
-        (usize::from(a) * 31 + usize::from(b)) & 4095
-    }
-
-    fn of(s: &str) -> PairSet {
-        let mut set = PairSet([0; 64]);
-        for w in s.as_bytes().windows(2) {
-            let h = Self::hash(w[0], w[1]);
-            set.0[h / 64] |= 1 << (h % 64);
-        }
-        set
-    }
-
-    fn has(&self, a: u8, b: u8) -> bool {
-        let h = Self::hash(a, b);
-        self.0[h / 64] & (1 << (h % 64)) != 0
-    }
-
-    fn may_contain(&self, phrase: &str) -> bool {
-        let p = phrase.as_bytes();
-        p.len() < 2 || (self.has(p[0], p[1]) && self.has(p[p.len() - 2], p[p.len() - 1]))
-    }
 }
 
 /// "By Jane Doe", "- Osborn Baya", "Von Max Muster und Erika Beispiel": a marker followed by
@@ -690,5 +598,6 @@ fn looks_like_date(text: &str) -> bool {
     numbers > 0 && !money && (month || numeric_date) && datey * 4 >= total * 3
 }
 
+mod matcher;
 #[cfg(test)]
 mod tests;

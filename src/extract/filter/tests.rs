@@ -156,6 +156,69 @@ const CASES: &[(R, &str, &str)] = &[
         "We use cookies to improve your experience.",
         "The bakery said it would use more local flour in its cookies from next year, citing rising import costs.",
     ),
+    // an inline link to another story with a prefix (Latin American news sites)
+    (
+        R::Related,
+        "MIRA: Capturan a dos sospechosos del robo en el mercado central",
+        "Mira a su alrededor y dice que el mercado ha cambiado mucho desde que llegó en 1998.",
+    ),
+    (
+        R::Related,
+        "Puedes ver: ¿Qué pasará con las tarifas del agua este año?",
+        "Los vecinos dicen que puedes ver el río desde el puente nuevo cuando baja la niebla.",
+    ),
+    (
+        R::Related,
+        "Contenido relacionado",
+        "El contenido relacionado con la reforma se publicará el lunes, dijo la ministra.",
+    ),
+    // newsletter and app prompts
+    (
+        R::Promo,
+        "Receive our weekly newsletter with the best stories of the week.",
+        "The weekly newsletter of the county council listed the road closures for the holiday.",
+    ),
+    (
+        R::Promo,
+        "For breaking news download the Island Times apps for iOS and Android.",
+        "The ministry said its new tax app would be released for iOS and Android in the spring.",
+    ),
+    (
+        R::Promo,
+        "Gefällt dir unser Magazin? Dann unterstütze uns mit einem Abo.",
+        "Das Magazin gefällt den Lesern, sagte der Verleger, die Auflage sei stabil.",
+    ),
+    // captions with a credit after a bar, labels with a URL, shop and print labels
+    (
+        R::Caption,
+        "Der Trainer jubelt nach dem Schlusspfiff mit seiner Mannschaft im Stadion. | © Max Muster/Getty Images",
+        "Der Trainer jubelte nach dem Schlusspfiff mit seiner Mannschaft, die zum ersten Mal seit zehn Jahren das Finale erreicht hat.",
+    ),
+    (
+        R::Boilerplate,
+        "Permalink https://example.org/p/3x7",
+        "The permanent link between the two towns was opened in 1932.",
+    ),
+    (
+        R::Boilerplate,
+        "Rezept drucken Auf Pinterest merken",
+        "Das Rezept stammt von meiner Großmutter, die es jeden Sonntag gebacken hat.",
+    ),
+    (
+        R::Boilerplate,
+        "Der Artikel wurde erfolgreich hinzugefügt.",
+        "Der Artikel wurde am Montag erfolgreich in den Bundestag eingebracht.",
+    ),
+    (
+        R::Boilerplate,
+        "twittern",
+        "Der Minister will weniger twittern und mehr arbeiten.",
+    ),
+    (
+        R::Boilerplate,
+        "Expand All",
+        "Expand all the options before you choose, the guide says.",
+    ),
 ];
 
 /// The structural families in every supported language (same shape as [`CASES`]).
@@ -369,4 +432,16 @@ fn repeated_title_and_trailing_heading_go() {
     assert_eq!(kept.blocks, vec!["Body text that stays."]);
     assert_eq!(removed.len(), 2);
     assert_eq!(removed[0].reason, R::DuplicateTitle);
+}
+
+#[test]
+fn phrases_sit_where_their_family_wants_them() {
+    // Start: at the block's start or after its leading punctuation, not in the middle.
+    assert_eq!(v("— Read also: the budget vote"), Some(R::Related));
+    assert_eq!(v("Critics read also the footnotes of the budget"), None);
+    // Whole: the block is the phrase, give or take punctuation.
+    assert_eq!(v("» Show more «"), Some(R::Boilerplate));
+    assert_eq!(v("Show more patience with the new staff"), None);
+    // A Start phrase that runs past the trimmed block still counts from the block's start.
+    assert_eq!(v("Related:"), Some(R::Related));
 }
