@@ -35,6 +35,8 @@ pub struct Roles {
     busy: Mutex<HashMap<u32, usize>>,
     /// Why the worker cannot work now (NATS unreachable), for `/readyz` and dispatch.
     problem: Mutex<Option<String>>,
+    /// This worker holds the committer lease (for `STATUS=`).
+    committer: std::sync::atomic::AtomicBool,
     pub partitions: u32,
 }
 
@@ -44,6 +46,7 @@ impl Roles {
             owned: watch::channel(BTreeSet::new()).0,
             busy: Mutex::new(HashMap::new()),
             problem: Mutex::new(Some("not yet a member of the cluster".into())),
+            committer: std::sync::atomic::AtomicBool::new(false),
             partitions,
         }
     }
@@ -52,8 +55,12 @@ impl Roles {
         self.owned.subscribe()
     }
 
-    pub fn owns(&self, partition: u32) -> bool {
-        self.owned.borrow().contains(&partition)
+    pub fn owned_count(&self) -> usize {
+        self.owned.borrow().len()
+    }
+
+    pub fn is_committer(&self) -> bool {
+        self.committer.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn poll_started(&self, partition: u32) {
@@ -159,7 +166,10 @@ impl Leases {
                 }
             }
             self.metrics
-                .cluster_roles(self.roles.owned.borrow().len(), committing.is_some());
+                .cluster_roles(self.roles.owned_count(), committing.is_some());
+            self.roles
+                .committer
+                .store(committing.is_some(), std::sync::atomic::Ordering::Relaxed);
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(period) => {}

@@ -424,6 +424,21 @@ impl Node {
         }
     }
 
+    /// This worker's share, for systemd's `STATUS=`: "worker w1: 21 of 64 partitions, committer".
+    pub fn summary(&self) -> String {
+        format!(
+            "worker {}: {} of {} partitions{}",
+            self.nats.cfg.node_name(),
+            self.roles.owned_count(),
+            self.roles.partitions,
+            if self.roles.is_committer() {
+                ", committer"
+            } else {
+                ""
+            }
+        )
+    }
+
     /// Why this worker cannot work now, if it cannot.
     pub fn problem(&self) -> Option<String> {
         Self::problem_of(&self.nats, &self.roles)

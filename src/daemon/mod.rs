@@ -692,8 +692,14 @@ impl<'a> Schedule<'a> {
                 in_flight: self.polls.len(),
                 failing_hosts: self.book.failing_hosts(),
                 stored_today: self.stored_today.1,
-                paused: self.services.gate.cause().map(|c| c.to_string()),
+                paused: self
+                    .services
+                    .gate
+                    .cause()
+                    .map(|c| c.to_string())
+                    .or_else(|| self.services.cluster.as_ref()?.problem()),
                 unhealthy: problem,
+                cluster: self.services.cluster.as_ref().map(Node::summary),
             });
         }
     }

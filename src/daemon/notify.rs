@@ -29,6 +29,8 @@ pub struct Status {
     pub paused: Option<String>,
     /// Why the daemon is unhealthy (the watchdog is not fed), if it is.
     pub unhealthy: Option<String>,
+    /// Cluster mode: this worker's share ("worker w1: 21 of 64 partitions, committer").
+    pub cluster: Option<String>,
 }
 
 impl std::fmt::Display for Status {
@@ -43,7 +45,11 @@ impl std::fmt::Display for Status {
             f,
             "{} feeds: {} due, {} in flight, {} failing hosts; {} stored today",
             self.feeds, self.due, self.in_flight, self.failing_hosts, self.stored_today
-        )
+        )?;
+        if let Some(c) = &self.cluster {
+            write!(f, "; {c}")?;
+        }
+        Ok(())
     }
 }
 

@@ -141,7 +141,16 @@ fn the_seed_site_through_two_workers_is_stored_as_by_one_node() {
         &s.feeds,
         "",
     );
-    let daemons: Vec<Daemon> = workers.iter().map(|c| Daemon::start(c)).collect();
+    // w1 tells a fake systemd what it is doing.
+    let sock_path = root.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    let daemons: Vec<Daemon> = vec![
+        Daemon::start_with_env(
+            &workers[0],
+            &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+        ),
+        Daemon::start(&workers[1]),
+    ];
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut n = 0;
     let lines = loop {
@@ -175,6 +184,13 @@ fn the_seed_site_through_two_workers_is_stored_as_by_one_node() {
         assert_eq!(f["status"], "ok", "{f}");
         assert!(f["last_success"].is_string(), "{f}");
     }
+    // STATUS= names the worker and its share of the partitions once it holds some.
+    let got = crate::unattended::notifications(&sock, |g| {
+        g.iter()
+            .any(|m| m.contains("; worker w1: ") && !m.contains(" 0 of 16 partitions"))
+    });
+    let status = got.iter().rev().find(|m| m.contains("worker w1")).unwrap();
+    assert!(status.contains("of 16 partitions"), "{status}");
     for d in daemons {
         let (code, log) = d.stop();
         assert!(code.success(), "{}", log.join("\n"));

@@ -11,7 +11,7 @@ use crate::server::Route;
 use crate::util::*;
 
 /// Datagrams sent to a fake `NOTIFY_SOCKET`, collected until `until` says stop.
-fn notifications(sock: &UnixDatagram, until: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub(crate) fn notifications(sock: &UnixDatagram, until: impl Fn(&[String]) -> bool) -> Vec<String> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
