@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -30,6 +30,8 @@ use crate::store::{DuplicateRecord, Original, Store};
 
 /// How often decided candidates are purged from the candidates stream (their "ack").
 const PURGE_EVERY: Duration = Duration::from_secs(5);
+/// Most candidates decided, published and applied together.
+const BATCH: usize = 64;
 
 pub struct Committer {
     pub nats: Nats,
@@ -74,60 +76,99 @@ impl Committer {
         let mut last_purge = Instant::now();
         let mut purged_to = 0;
         loop {
-            let msg = tokio::select! {
+            // A batch: the first candidate waited for, then whatever has already arrived.
+            let first = tokio::select! {
                 _ = stop.cancelled() => return Ok(Ended::Stopped),
                 m = messages.next() => m,
             };
-            let Some(msg) = msg else {
-                return Err(ClusterError::nats("read candidates", "stream ended"));
-            };
-            let msg = msg.map_err(|e| ClusterError::nats("read candidates", e))?;
-            let (cand, pending) = {
+            let mut batch: Vec<(u64, u64, bytes::Bytes)> = Vec::new();
+            let mut next = first;
+            loop {
+                let Some(msg) = next else {
+                    return Err(ClusterError::nats("read candidates", "stream ended"));
+                };
+                let msg = msg.map_err(|e| ClusterError::nats("read candidates", e))?;
                 let i = msg
                     .info()
                     .map_err(|e| ClusterError::nats("read candidates", e))?;
-                (i.stream_sequence, i.pending)
-            };
-            if cand < next_cand {
+                if i.stream_sequence >= next_cand {
+                    batch.push((i.stream_sequence, i.pending, msg.payload.clone()));
+                }
+                if batch.len() >= BATCH {
+                    break;
+                }
+                match messages.next().now_or_never() {
+                    Some(m) => next = m,
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
                 continue;
             }
-            let decision = Decision {
-                cand,
-                what: self.decide(&msg.payload).await?,
-            };
-            let payload = serde_json::to_vec(&decision).map_err(|e| ClusterError::Record {
-                what: format!("decision for candidate {cand}"),
-                reason: e.to_string(),
-            })?;
-            let publish = PublishMessage::build()
-                .payload(payload.into())
-                .message_id(format!("decision-{cand}"))
-                .expected_last_sequence(expected);
-            let ack = self
-                .nats
-                .js
-                .send_publish(self.nats.cfg.articles_subject(), publish)
-                .await
-                .map_err(|e| ClusterError::nats("publish decision", e))?
-                .await;
-            let seq = match ack {
-                Ok(ack) if ack.duplicate => return Ok(Ended::Fenced),
-                Ok(ack) => ack.sequence,
-                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
-                    return Ok(Ended::Fenced);
+            let decisions = self.decide_batch(&batch).await?;
+            // Published back to back without waiting, each expecting the one before it: the
+            // k-th is accepted only if the stream's last record is at `expected + k` AND is
+            // this batch's previous decision (its message id), so once one is refused none
+            // after it can land, and the stream holds a consistent prefix of the batch.
+            let mut acks = Vec::with_capacity(decisions.len());
+            for (k, d) in decisions.iter().enumerate() {
+                let payload = serde_json::to_vec(d).map_err(|e| ClusterError::Record {
+                    what: format!("decision for candidate {}", d.cand),
+                    reason: e.to_string(),
+                })?;
+                let mut publish = PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(format!("decision-{}", d.cand))
+                    .expected_last_sequence(expected + k as u64);
+                if k > 0 {
+                    publish = publish
+                        .expected_last_message_id(format!("decision-{}", decisions[k - 1].cand));
                 }
-                Err(e) => return Err(ClusterError::nats("publish decision", e)),
-            };
+                acks.push(
+                    self.nats
+                        .js
+                        .send_publish(self.nats.cfg.articles_subject(), publish)
+                        .await
+                        .map_err(|e| ClusterError::nats("publish decision", e))?,
+                );
+            }
+            let mut seqs = Vec::with_capacity(acks.len());
+            let mut fenced = false;
+            for ack in acks {
+                match ack.await {
+                    Ok(ack) if ack.duplicate => fenced = true,
+                    Ok(ack) if !fenced => seqs.push(ack.sequence),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => fenced = true,
+                    Err(e) => return Err(ClusterError::nats("publish decision", e)),
+                }
+            }
+            // Apply what is in the stream (in order), then, if fenced, catch up from there.
+            let applied: Vec<(u64, Decision)> = seqs
+                .iter()
+                .copied()
+                .zip(decisions.iter().cloned())
+                .collect();
             let r = self.replica.clone();
-            let d = decision.clone();
-            tokio::task::spawn_blocking(move || r.apply(seq, &d))
-                .await
-                .map_err(|e| ClusterError::nats("apply decision", e))??;
-            expected = seq;
-            next_cand = cand + 1;
-            self.record_urls(&decision.what).await;
-            let (what, article) = summary(&decision.what);
-            events::candidate_decided(&self.metrics, cand, what, article, pending);
+            let to_apply = applied.clone();
+            tokio::task::spawn_blocking(move || {
+                for (seq, d) in &to_apply {
+                    r.apply(*seq, d)?;
+                }
+                Ok::<_, ClusterError>(())
+            })
+            .await
+            .map_err(|e| ClusterError::nats("apply decision", e))??;
+            for ((seq, d), (_, pending, _)) in applied.iter().zip(&batch) {
+                expected = *seq;
+                next_cand = d.cand + 1;
+                let (what, article) = summary(&d.what);
+                events::candidate_decided(&self.metrics, d.cand, what, article, *pending);
+            }
+            self.record_urls(applied.iter().map(|(_, d)| &d.what)).await;
+            if fenced {
+                return Ok(Ended::Fenced);
+            }
             if last_purge.elapsed() >= PURGE_EVERY && next_cand > purged_to + 1 {
                 last_purge = Instant::now();
                 // Everything below `next_cand` is decided and in the articles stream.
@@ -148,27 +189,26 @@ impl Committer {
         }
     }
 
-    /// The decision for one candidate, against the replica (blocking work off the runtime).
-    async fn decide(&self, payload: &[u8]) -> Result<Decided, ClusterError> {
-        let candidate: Candidate = match serde_json::from_slice(payload) {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok(Decided::Unreadable {
-                    reason: e.to_string(),
-                });
-            }
-        };
+    /// The decisions for a batch of candidates (stream seq, payload), in order, each seeing
+    /// the ones before it (blocking work off the runtime).
+    async fn decide_batch(
+        &self,
+        batch: &[(u64, u64, bytes::Bytes)],
+    ) -> Result<Vec<Decision>, ClusterError> {
+        let items: Vec<(u64, bytes::Bytes)> =
+            batch.iter().map(|(c, _, p)| (*c, p.clone())).collect();
         let store = self.replica.store().clone();
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || decide_candidate(&store, &engine, candidate))
+        tokio::task::spawn_blocking(move || decide_candidates(&store, &engine, items))
             .await
             .map_err(|e| ClusterError::nats("decide", e))?
     }
 
     /// Makes the decision's URLs known to every worker (best effort: the committer's own
     /// replica is what decides; a missing entry only costs a worker a fetch).
-    async fn record_urls(&self, d: &Decided) {
-        let puts = d.known_urls().into_iter().map(|(url, name)| {
+    async fn record_urls(&self, decided: impl Iterator<Item = &Decided>) {
+        let urls: Vec<(&str, Option<&str>)> = decided.flat_map(Decided::known_urls).collect();
+        let puts = urls.into_iter().map(|(url, name)| {
             let value = name.unwrap_or("-").to_string();
             self.nats.urls.put(url_key(url), value.into())
         });
@@ -180,77 +220,118 @@ impl Committer {
     }
 }
 
-fn decide_candidate(
+/// Candidates decoded, then decided in order against the store and each other (as the
+/// single-node writer decides a batch): a page may be a copy of a new article earlier in
+/// the same batch, and takes the seq after the batch's earlier new articles.
+pub(super) fn decide_candidates(
     store: &Store,
     engine: &Engine,
-    candidate: Candidate,
-) -> Result<Decided, ClusterError> {
-    let p = match candidate {
-        Candidate::Reject { urls, reject } => return Ok(Decided::Reject { urls, reject }),
-        Candidate::Page(p) => p,
-    };
-    let fp = match Fingerprint::from_bytes(&p.fingerprint) {
-        Ok(fp) => fp,
-        Err(e) => {
-            return Ok(Decided::Unreadable {
+    items: Vec<(u64, bytes::Bytes)>,
+) -> Result<Vec<Decision>, ClusterError> {
+    let decoded: Vec<(u64, Result<Candidate, String>)> = items
+        .into_iter()
+        .map(|(cand, payload)| {
+            let c = serde_json::from_slice::<Candidate>(&payload).map_err(|e| e.to_string());
+            (cand, c)
+        })
+        .collect();
+    let fingerprints: Vec<Option<Result<Fingerprint, String>>> = decoded
+        .iter()
+        .map(|(_, c)| match c {
+            Ok(Candidate::Page(p)) => {
+                Some(Fingerprint::from_bytes(&p.fingerprint).map_err(|e| e.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut next_seq = store.next_seq()?;
+    // Per write of the batch (new articles and copies, as `Pending` counts them): the new
+    // article's (seq, name), for a later copy of it.
+    let mut writes: Vec<Option<(u64, String)>> = Vec::new();
+    let mut pending = Pending::default();
+    let mut out = Vec::with_capacity(decoded.len());
+    for ((cand, c), fp) in decoded.iter().zip(&fingerprints) {
+        let what = match (c, fp) {
+            (Err(e), _) => Decided::Unreadable { reason: e.clone() },
+            (Ok(Candidate::Reject { urls, reject }), _) => Decided::Reject {
+                urls: urls.clone(),
+                reject: reject.clone(),
+            },
+            (Ok(Candidate::Page(p)), Some(Err(e))) => Decided::Unreadable {
                 reason: format!("{}: fingerprint: {e}", p.record.canonical_url),
-            });
-        }
-    };
-    let canonical = p.record.canonical_url.clone();
-    let entry = Entry {
-        canonical: &canonical,
-        aliases: &p.aliases,
-        text: &p.text,
-        fingerprint: &fp,
-    };
-    // One candidate at a time: nothing is pending beside it.
-    let decision = decide(store, engine, &entry, &Pending::default())?;
-    Ok(match decision {
-        writer::Decision::Known => Decided::Known {
-            url: canonical,
-            aliases: p.aliases,
-        },
-        writer::Decision::Copy {
-            original,
-            similarity,
-        } => {
-            // A fresh Pending holds no earlier article, so the original is a stored one.
-            let Original::Seq(seq) = original else {
-                return Err(ClusterError::Record {
-                    what: canonical,
-                    reason: "a copy of an article of no batch".into(),
-                });
-            };
-            let of = store.name_by_seq(seq)?.unwrap_or_default();
-            Decided::Copy {
-                of_seq: seq,
-                of,
-                dup: DuplicateRecord {
-                    url: canonical,
-                    feed: Some(p.feed.clone()),
-                    similarity,
-                    seen_at: p.record.fetched_at.clone(),
-                    original: None,
-                },
-                aliases: p.aliases,
+            },
+            (Ok(Candidate::Page(p)), Some(Ok(fp))) => {
+                let entry = Entry {
+                    canonical: &p.record.canonical_url,
+                    aliases: &p.aliases,
+                    text: &p.text,
+                    fingerprint: fp,
+                };
+                let decision = decide(store, engine, &entry, &pending)?;
+                pending.push(entry, &decision);
+                let canonical = p.record.canonical_url.clone();
+                match decision {
+                    writer::Decision::Known => Decided::Known {
+                        url: canonical,
+                        aliases: p.aliases.clone(),
+                    },
+                    writer::Decision::Copy {
+                        original,
+                        similarity,
+                    } => {
+                        let (of_seq, of) = match original {
+                            Original::Seq(seq) => {
+                                (seq, store.name_by_seq(seq)?.unwrap_or_default())
+                            }
+                            Original::Earlier(i) => {
+                                writes.get(i).cloned().flatten().ok_or_else(|| {
+                                    ClusterError::Record {
+                                        what: canonical.clone(),
+                                        reason: format!(
+                                            "a copy of write {i} of the batch, not a new article"
+                                        ),
+                                    }
+                                })?
+                            }
+                        };
+                        writes.push(None);
+                        Decided::Copy {
+                            of_seq,
+                            of,
+                            dup: DuplicateRecord {
+                                url: canonical,
+                                feed: Some(p.feed.clone()),
+                                similarity,
+                                seen_at: p.record.fetched_at.clone(),
+                                original: None,
+                            },
+                            aliases: p.aliases.clone(),
+                        }
+                    }
+                    writer::Decision::New { .. } => {
+                        let seq = next_seq;
+                        next_seq += 1;
+                        let id = u64::from_str_radix(&p.record.id, 16).unwrap_or(0);
+                        let mut record = p.record.clone();
+                        record.seq = seq;
+                        record.name = crate::article::article_name(seq, id);
+                        writes.push(Some((seq, record.name.clone())));
+                        Decided::Stored {
+                            record: Box::new(record),
+                            text: p.text.clone(),
+                            aliases: p.aliases.clone(),
+                            fingerprint: p.fingerprint.clone(),
+                        }
+                    }
+                }
             }
-        }
-        writer::Decision::New { .. } => {
-            let p = *p;
-            let seq = store.next_seq()?;
-            let id = u64::from_str_radix(&p.record.id, 16).unwrap_or(0);
-            let mut record = p.record;
-            record.seq = seq;
-            record.name = crate::article::article_name(seq, id);
-            Decided::Stored {
-                record: Box::new(record),
-                text: p.text,
-                aliases: p.aliases,
-                fingerprint: p.fingerprint,
-            }
-        }
-    })
+            (Ok(Candidate::Page(_)), None) => Decided::Unreadable {
+                reason: "no fingerprint".into(),
+            },
+        };
+        out.push(Decision { cand: *cand, what });
+    }
+    Ok(out)
 }
 
 fn summary(d: &Decided) -> (&'static str, Option<&str>) {

@@ -150,3 +150,151 @@ fn url_keys_are_valid_kv_keys() {
     assert!(k.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(k, url_key("https://example.com/a?b=c&d=e"));
 }
+
+/// A page of `n` sentences of made-up words, the same for one seed (a story of its own).
+fn story(seed: u64, n: usize) -> String {
+    let words = [
+        "harbour",
+        "council",
+        "Mendez",
+        "river",
+        "budget",
+        "2,400",
+        "tunnel",
+        "Okafor",
+        "station",
+        "ministry",
+        "flood",
+        "Lindqvist",
+        "grain",
+        "report",
+        "1998",
+        "bridge",
+        "Harrow",
+        "tariff",
+    ];
+    (0..n)
+        .map(|i| {
+            let w: Vec<&str> = (0..14)
+                .map(|j| {
+                    let k = (seed as usize * 31 + i * 7 + j * 13 + (i * j) % 5) % words.len();
+                    words[k]
+                })
+                .collect();
+            format!(
+                "The {} said on day {} that {}.",
+                w[0],
+                i + seed as usize,
+                w[1..].join(" ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+fn page(engine: &crate::dedup::Engine, url: &str, title: &str, body: &str) -> bytes::Bytes {
+    let fp = engine.fingerprint(title, body);
+    let mut r = record();
+    r.url = url.into();
+    r.canonical_url = url.into();
+    r.id = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes()));
+    r.title = title.into();
+    let c = Candidate::Page(Box::new(PageCandidate {
+        feed: "http://127.0.0.1/feed".into(),
+        aliases: vec![format!("{url}?utm_source=x")],
+        record: r,
+        text: format!("{title}\n\n{body}"),
+        fingerprint: fp.to_bytes(),
+    }));
+    serde_json::to_vec(&c).unwrap().into()
+}
+
+#[test]
+fn a_committer_batch_sees_its_own_new_articles() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(&crate::store::StoreConfig {
+        data_dir: dir.path().join("replica"),
+        min_free_bytes: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let engine = crate::dedup::Engine::new(&crate::dedup::DedupConfig::default()).unwrap();
+    let body = story(1, 12);
+    let items = vec![
+        (
+            5,
+            page(
+                &engine,
+                "http://127.0.0.1/a",
+                "Harbour council agrees",
+                &body,
+            ),
+        ),
+        // A republished copy under another URL and headline, in the same batch.
+        (
+            6,
+            page(
+                &engine,
+                "http://127.0.0.2/b",
+                "Council agrees on harbour",
+                &body,
+            ),
+        ),
+        (
+            7,
+            page(
+                &engine,
+                "http://127.0.0.1/a",
+                "Harbour council agrees",
+                &body,
+            ),
+        ),
+        (
+            8,
+            page(
+                &engine,
+                "http://127.0.0.3/c",
+                "Grain tariff report",
+                &story(7, 12),
+            ),
+        ),
+        (9, bytes::Bytes::from_static(b"{\"kind\":\"page\"")),
+    ];
+    let out = committer::decide_candidates(&store, &engine, items).unwrap();
+    let cands: Vec<u64> = out.iter().map(|d| d.cand).collect();
+    assert_eq!(cands, [5, 6, 7, 8, 9]);
+    let Decided::Stored { record: a, .. } = &out[0].what else {
+        panic!("{:?}", out[0].what)
+    };
+    assert_eq!(a.seq, 0);
+    match &out[1].what {
+        Decided::Copy {
+            of_seq, of, dup, ..
+        } => {
+            assert_eq!((*of_seq, of.as_str()), (0, a.name.as_str()));
+            assert_eq!(dup.url, "http://127.0.0.2/b");
+        }
+        other => panic!("the copy: {other:?}"),
+    }
+    assert!(matches!(&out[2].what, Decided::Known { url, .. } if url == "http://127.0.0.1/a"));
+    let Decided::Stored { record: c, .. } = &out[3].what else {
+        panic!("{:?}", out[3].what)
+    };
+    assert_eq!(
+        c.seq, 1,
+        "the second new article of the batch takes the next seq"
+    );
+    assert!(matches!(&out[4].what, Decided::Unreadable { .. }));
+    // Applied in order, a replica ends exactly where the committer said.
+    let replica = replica::Replica::new(std::sync::Arc::new(store), std::sync::Arc::new(engine));
+    for (i, d) in out.iter().enumerate() {
+        assert!(replica.apply(i as u64 + 1, d).unwrap());
+    }
+    assert!(
+        !replica.apply(3, &out[2]).unwrap(),
+        "an applied record is skipped"
+    );
+    let s = replica.store().stats().unwrap();
+    assert_eq!((s.articles, s.duplicates, s.next_seq), (2, 1, 2));
+    assert_eq!(replica.position().unwrap().applied, 5);
+}

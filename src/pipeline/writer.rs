@@ -119,7 +119,7 @@ pub(crate) struct Pending<'a> {
 
 impl<'a> Pending<'a> {
     /// Adds a decided article; returns the decision back.
-    fn push(&mut self, e: Entry<'a>, d: &Decision) {
+    pub(crate) fn push(&mut self, e: Entry<'a>, d: &Decision) {
         if let Decision::Known = d {
             return;
         }
