@@ -4,12 +4,14 @@
 //! to the articles stream fenced by `expected-last-sequence`, then applies it to its own
 //! replica and records the URLs in KV `<name>_urls`.
 //!
-//! Per candidate, in order: decode → known? copy of which stored article? new (seq = the
-//! replica's next seq)? → publish (id `decision-<cand>`, expected last = the last record
-//! applied) → apply → URLs. A publish refused for the wrong last sequence (another
-//! committer wrote, or our own earlier publish landed but its ack was lost), or answered as
-//! a duplicate, means this replica is behind the store of record: catch up, resume after
-//! the last decided candidate.
+//! In batches of what has arrived (up to 64), in order: decode → known? copy of which stored
+//! article, or of a new article earlier in the batch? new (seq = the replica's next seq, then
+//! the batch's)? → publish back to back (id `decision-<cand>`; the first expects the last
+//! record applied, each next one also expects the previous one's id, so nothing lands after a
+//! refusal) → apply what landed → URLs. A publish refused for the wrong last sequence
+//! (another committer wrote, or our own earlier publish landed but its ack was lost), or
+//! answered as a duplicate, means this replica is behind the store of record: catch up,
+//! resume after the last decided candidate.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
