@@ -220,46 +220,20 @@ fn a_committer_batch_sees_its_own_new_articles() {
     .unwrap();
     let engine = crate::dedup::Engine::new(&crate::dedup::DedupConfig::default()).unwrap();
     let body = story(1, 12);
-    let items = vec![
-        (
-            5,
-            page(
-                &engine,
-                "http://127.0.0.1/a",
-                "Harbour council agrees",
-                &body,
-            ),
-        ),
-        // A republished copy under another URL and headline, in the same batch.
-        (
-            6,
-            page(
-                &engine,
-                "http://127.0.0.2/b",
-                "Council agrees on harbour",
-                &body,
-            ),
-        ),
-        (
-            7,
-            page(
-                &engine,
-                "http://127.0.0.1/a",
-                "Harbour council agrees",
-                &body,
-            ),
-        ),
-        (
-            8,
-            page(
-                &engine,
-                "http://127.0.0.3/c",
-                "Grain tariff report",
-                &story(7, 12),
-            ),
-        ),
-        (9, bytes::Bytes::from_static(b"{\"kind\":\"page\"")),
+    let other = story(7, 12);
+    // A new article, a republished copy of it under another URL and headline, the first
+    // URL again, another story, and a candidate that cannot be read — all in one batch.
+    let pages = [
+        (5, "http://127.0.0.1/a", "Harbour council agrees", &body),
+        (6, "http://127.0.0.2/b", "Council agrees on harbour", &body),
+        (7, "http://127.0.0.1/a", "Harbour council agrees", &body),
+        (8, "http://127.0.0.3/c", "Grain tariff report", &other),
     ];
+    let mut items: Vec<(u64, bytes::Bytes)> = pages
+        .iter()
+        .map(|(cand, url, title, body)| (*cand, page(&engine, url, title, body)))
+        .collect();
+    items.push((9, bytes::Bytes::from_static(b"{\"kind\":\"page\"")));
     let out = committer::decide_candidates(&store, &engine, items).unwrap();
     let cands: Vec<u64> = out.iter().map(|d| d.cand).collect();
     assert_eq!(cands, [5, 6, 7, 8, 9]);
