@@ -22,18 +22,17 @@ fn open(cfg: &Config) -> anyhow::Result<Arc<Store>> {
 /// answers from the replica as it is.
 fn sync_replica(cfg: &Config, store: &Arc<Store>) {
     let Some(c) = &cfg.cluster else { return };
-    let synced = (|| -> anyhow::Result<u64> {
-        let engine = Arc::new(crate::dedup::Engine::new(&cfg.dedup)?);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async {
-            let nats = crate::cluster::Nats::connect_now(c).await?;
-            let replica = Arc::new(crate::cluster::replica::Replica::new(store.clone(), engine));
-            let pos = crate::cluster::replica::catch_up(&nats, &replica).await?;
-            Ok(pos.applied)
-        })
-    })();
+    let synced = crate::dedup::Engine::new(&cfg.dedup)
+        .map_err(anyhow::Error::from)
+        .and_then(|engine| {
+            let replica = Arc::new(crate::cluster::replica::Replica::new(
+                store.clone(),
+                Arc::new(engine),
+            ));
+            super::with_nats(c, async |nats| {
+                crate::cluster::replica::catch_up(nats, &replica).await
+            })
+        });
     if let Err(e) = synced {
         super::output::status(format_args!(
             "newsd: answering from the local replica, which may be behind the cluster: {e:#}\n"
@@ -178,12 +177,8 @@ pub fn feeds(cfg: &Config, json: bool, failing: bool) -> anyhow::Result<()> {
         // current owner.
         Some(c) => {
             let urls: Vec<String> = listed.iter().map(|f| f.url.to_string()).collect();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async {
-                let nats = crate::cluster::Nats::connect_now(c).await?;
-                crate::cluster::worker::feed_states(&nats, &urls).await
+            super::with_nats(c, async |nats| {
+                crate::cluster::worker::feed_states(nats, &urls).await
             })?
         }
         None => open(cfg)?.feed_states()?.into_iter().collect(),

@@ -331,13 +331,7 @@ fn cluster_status(cfg: &Config, json: bool) -> anyhow::Result<()> {
             cfg.file().display()
         );
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let s = rt.block_on(async {
-        let nats = crate::cluster::Nats::connect_now(c).await?;
-        crate::cluster::status::status(&nats).await
-    })?;
+    let s = with_nats(c, async |nats| crate::cluster::status::status(nats).await)?;
     let mut w = output::stdout();
     if json {
         serde_json::to_writer(&mut w, &s)?;
@@ -420,6 +414,21 @@ pub fn fetch_url(
         crate::fetch::Outcome::Fetched(f) => Ok((f.body, f.content_type)),
         crate::fetch::Outcome::NotModified(_) => bail!("{url}: unexpected 304"),
     }
+}
+
+/// Cluster-mode commands: connects to the cluster's NATS (failing at once when it cannot be
+/// reached) and runs `f` on a one-thread runtime.
+pub(crate) fn with_nats<T>(
+    c: &crate::cluster::ClusterConfig,
+    f: impl AsyncFnOnce(&crate::cluster::Nats) -> Result<T, crate::cluster::ClusterError>,
+) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(async {
+        let nats = crate::cluster::Nats::connect_now(c).await?;
+        f(&nats).await
+    })?)
 }
 
 /// Creates `dir` (and parents) with a clear error.

@@ -302,16 +302,7 @@ impl Leases {
             };
             match renewed {
                 Some(rev) => c.revision = rev,
-                None => {
-                    if let Some(c) = committing.take() {
-                        c.stop.cancel();
-                        let _ = c.task.await;
-                        let _ = kv
-                            .delete_expect_revision("committer", Some(c.revision))
-                            .await;
-                    }
-                    events::lease_changed(&self.metrics, "committer", 1, false, "lost");
-                }
+                None => self.stop_committing(committing, true, "lost").await,
             }
             return;
         }
@@ -336,6 +327,22 @@ impl Leases {
         }
     }
 
+    /// Stops the committer, if this worker runs it, waits for it, and with `release` deletes
+    /// its lease (so another worker takes over at once, not after a lease period).
+    async fn stop_committing(&self, committing: &mut Option<Committing>, release: bool, why: &str) {
+        let Some(c) = committing.take() else { return };
+        c.stop.cancel();
+        let _ = c.task.await;
+        if release {
+            let _ = self
+                .nats
+                .leases
+                .delete_expect_revision("committer", Some(c.revision))
+                .await;
+        }
+        events::lease_changed(&self.metrics, "committer", 1, false, why);
+    }
+
     /// Stops polling and committing; `release` also deletes the leases (a clean stop).
     async fn give_up_all(
         &self,
@@ -344,18 +351,7 @@ impl Leases {
         release: bool,
     ) {
         self.roles.set_owned(BTreeSet::new());
-        if let Some(c) = committing.take() {
-            c.stop.cancel();
-            let _ = c.task.await;
-            if release {
-                let _ = self
-                    .nats
-                    .leases
-                    .delete_expect_revision("committer", Some(c.revision))
-                    .await;
-            }
-            events::lease_changed(&self.metrics, "committer", 1, false, "given up");
-        }
+        self.stop_committing(committing, release, "given up").await;
         if release {
             // In-flight polls have been drained by the daemon before it stops the leases.
             for (p, rev) in held.iter() {

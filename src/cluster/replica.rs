@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::{ClusterError, Decided, Decision, Nats};
 use crate::dedup::{Engine, Fingerprint};
@@ -137,19 +137,35 @@ pub async fn catch_up(
         let Some(msg) = messages.next().await else {
             break;
         };
-        let msg = msg.map_err(|e| ClusterError::nats("read articles", e))?;
-        let seq = msg
-            .info()
-            .map_err(|e| ClusterError::nats("read articles", e))?
-            .stream_sequence;
-        let d = decode(seq, &msg.payload)?;
-        let r = replica.clone();
-        tokio::task::spawn_blocking(move || r.apply(seq, &d))
-            .await
-            .map_err(|e| ClusterError::nats("apply", e))??;
+        apply_message(replica, msg).await?;
         pos = replica.position()?;
     }
     Ok(pos)
+}
+
+/// Applies one message of the articles stream unless the replica holds it already (the
+/// committer on this node applies its own decisions at once: those are skipped unread);
+/// returns how many messages the reader has still to deliver.
+async fn apply_message(
+    replica: &Arc<Replica>,
+    msg: Result<async_nats::jetstream::Message, impl std::fmt::Display>,
+) -> Result<u64, ClusterError> {
+    let msg = msg.map_err(|e| ClusterError::nats("read articles", e))?;
+    let (seq, pending) = {
+        let i = msg
+            .info()
+            .map_err(|e| ClusterError::nats("read articles", e))?;
+        (i.stream_sequence, i.pending)
+    };
+    if seq <= replica.position()?.applied {
+        return Ok(pending);
+    }
+    let d = decode(seq, &msg.payload)?;
+    let r = replica.clone();
+    tokio::task::spawn_blocking(move || r.apply(seq, &d))
+        .await
+        .map_err(|e| ClusterError::nats("apply", e))??;
+    Ok(pending)
 }
 
 /// An ordered (ephemeral, no acks) reader of `stream` from sequence `from`.
@@ -217,31 +233,8 @@ async fn follow_once(
     let mut messages = read_from(nats, &nats.cfg.articles_stream(), from).await?;
     info!(event = "replica_following", from);
     while let Some(msg) = messages.next().await {
-        let msg = msg.map_err(|e| ClusterError::nats("follow articles", e))?;
-        let (seq, pending) = {
-            let i = msg
-                .info()
-                .map_err(|e| ClusterError::nats("follow articles", e))?;
-            (i.stream_sequence, i.pending)
-        };
-        // The committer on this node applied its own decisions already: skip them unread.
-        if seq <= replica.position()?.applied {
-            metrics.cluster_replica_lag(pending);
-            continue;
-        }
-        let d = decode(seq, &msg.payload)?;
-        let r = replica.clone();
-        let applied = tokio::task::spawn_blocking(move || r.apply(seq, &d))
-            .await
-            .map_err(|e| ClusterError::nats("apply", e));
-        match applied {
-            Ok(Ok(_)) => metrics.cluster_replica_lag(pending),
-            Ok(Err(e)) => return Err(e),
-            Err(e) => {
-                warn!(event = "replica_apply_failed", error = %e);
-                return Err(e);
-            }
-        }
+        let pending = apply_message(replica, msg).await?;
+        metrics.cluster_replica_lag(pending);
     }
     Ok(())
 }

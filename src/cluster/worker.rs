@@ -176,13 +176,4 @@ impl Shared for Link {
     fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(self.publish_candidate(candidate))
     }
-
-    fn paused(&self) -> Option<String> {
-        (!self.nats.connected()).then(|| {
-            format!(
-                "NATS unreachable at {} (reconnecting; polls wait, nothing is lost)",
-                self.nats.cfg.nats_url
-            )
-        })
-    }
 }

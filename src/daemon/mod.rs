@@ -571,12 +571,13 @@ impl<'a> Schedule<'a> {
         let _ = tokio::task::spawn_blocking(move || save_site_memory(&store, &gate, &memory)).await;
     }
 
-    /// Cluster mode: NATS unreachable (polls would only fail to save their state).
+    /// Cluster mode: NATS unreachable or leases not renewed (polls would only fail to save
+    /// their state, or poll hosts another worker may have taken).
     fn cluster_paused(&self) -> bool {
         self.services
-            .pipeline
-            .shared()
-            .is_some_and(|s| s.paused().is_some())
+            .cluster
+            .as_ref()
+            .is_some_and(|n| n.problem().is_some())
     }
 
     fn reload(&mut self) {

@@ -153,8 +153,6 @@ pub trait Shared: Send + Sync {
     fn known<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<bool, String>>;
     /// Hands a candidate to the committer; Ok once it is durably in the candidates stream.
     fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>>;
-    /// Why ingest should wait (NATS unreachable), or None.
-    fn paused(&self) -> Option<String>;
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
