@@ -19,13 +19,12 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import Loadgen, free_port, log, newsd_env, perf_cmd, proc_cpu  # noqa: E402
+from load import Loadgen, free_port, log, newsd_env, perf_cmd, proc_cpu, terminate  # noqa: E402
 
 
 class Nats:
@@ -45,8 +44,7 @@ class Nats:
             time.sleep(0.1)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
+        terminate(self.proc, 20)
         self.log.close()
 
 
@@ -71,13 +69,7 @@ class Worker:
         return proc_cpu(self.proc.pid)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 60)
         self.errf.close()
 
 

@@ -58,14 +58,19 @@ class Loadgen:
         return proc_cpu(self.proc.pid)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 20)
         self.errlog.close()
+
+
+def terminate(proc, timeout):
+    """SIGTERM (if it still runs), then SIGKILL after `timeout` seconds; waits for the exit."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def run_waited(cmd, timeout, stdout=subprocess.DEVNULL, stderr=None, env=None):
@@ -247,13 +252,7 @@ def e2e_run(a, lg, data, admin, out):
                           "failed": None, "feeds_polled": None}
                 break
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate(p, 60)
         errf.close()
     if report is None:
         return status, 0, 0, 0, None
@@ -326,13 +325,7 @@ def scale_one(a, n, mode):
             "peak_rss_mib": round(proc_hwm_mib(p.pid), 1),
         })
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate(p, 60)
         errf.close()
         lg.stop()
     log(json.dumps(res))
