@@ -396,6 +396,28 @@ pub(crate) mod tests {
     }
 
     /// One article line of a stream.
+    /// Export streams a reader must refuse, each with the words its error must contain: cut
+    /// short, a wrong end count, an error line from the daemon (`error`), a text that does
+    /// not match its hash, a name that does not match its seq and id.
+    pub(crate) fn refused_streams(error: &'static str) -> Vec<(String, &'static str)> {
+        vec![
+            (article(0, "A\n"), "without its end line"),
+            (article(0, "A\n") + "{\"end\":3}\n", "end says 3"),
+            (
+                article(0, "A\n") + &format!("{{\"error\":\"{error}\"}}\n"),
+                error,
+            ),
+            (
+                article(0, "A\n").replace("A\\n\"}", "B\\n\"}"),
+                "content hash",
+            ),
+            (
+                article(0, "A\n").replace("000_", "../000_"),
+                "does not match its seq and id",
+            ),
+        ]
+    }
+
     pub(crate) fn article(seq: u64, text: &str) -> String {
         line(&Line::Article {
             record: Box::new(record(seq, text)),
@@ -420,23 +442,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_cut_or_tampered_stream_is_refused_and_leaves_no_manifest() {
-        let cases = [
-            (article(0, "A\n"), "without its end line"),
-            (article(0, "A\n") + "{\"end\":3}\n", "end says 3"),
-            (
-                article(0, "A\n") + "{\"error\":\"disk on fire\"}\n",
-                "disk on fire",
-            ),
-            (
-                article(0, "A\n").replace("A\\n\"}", "B\\n\"}"),
-                "content hash",
-            ),
-            (
-                article(0, "A\n").replace("000_", "../000_"),
-                "does not match its seq and id",
-            ),
-            ("not json\n".to_string(), "line 1"),
-        ];
+        let mut cases = refused_streams("disk on fire");
+        cases.push(("not json\n".to_string(), "line 1"));
         for (stream, why) in cases {
             let (out, r) = read(&stream);
             let err = r.expect_err(&stream).to_string();

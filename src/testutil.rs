@@ -31,6 +31,11 @@ impl Route {
             delay: Duration::ZERO,
         }
     }
+
+    /// The same route, answered only after `delay`.
+    pub fn after(self, delay: Duration) -> Route {
+        Route { delay, ..self }
+    }
 }
 
 /// A request the server saw: path and its `If-None-Match`, if any.

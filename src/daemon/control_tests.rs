@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
 use super::*;
-use crate::export::tests::{article, record};
+use crate::export::tests::{record, refused_streams};
 use crate::store::{NewArticle, StoreConfig};
 
 fn store_in(dir: &Path) -> Arc<Store> {
@@ -175,22 +175,7 @@ fn fake_daemon(data_dir: &Path, stream: String) -> std::thread::JoinHandle<()> {
 
 #[test]
 fn cut_tampered_and_error_streams_are_refused_over_the_socket() {
-    let cases = [
-        (article(0, "A\n"), "without its end line"),
-        (article(0, "A\n") + "{\"end\":3}\n", "end says 3"),
-        (
-            article(0, "A\n") + "{\"error\":\"the daemon is shutting down\"}\n",
-            "shutting down",
-        ),
-        (
-            article(0, "A\n").replace("A\\n\"}", "B\\n\"}"),
-            "content hash",
-        ),
-        (
-            article(0, "A\n").replace("000_", "../000_"),
-            "does not match its seq and id",
-        ),
-    ];
+    let cases = refused_streams("the daemon is shutting down");
     for (stream, why) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let server = fake_daemon(tmp.path(), stream.clone());

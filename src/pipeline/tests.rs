@@ -57,9 +57,10 @@ async fn items_are_committed_in_feed_order_whatever_order_their_pages_arrive_in(
     let server = Server::start().await;
     // The original is slow to fetch; its copy, later in the feed, answers at once. The copy
     // must still be recorded under the original, not the other way round.
-    let mut slow = Route::ok(HTML, story_page(1));
-    slow.delay = Duration::from_millis(400);
-    server.route("/a", slow);
+    server.route(
+        "/a",
+        Route::ok(HTML, story_page(1)).after(Duration::from_millis(400)),
+    );
     server.route("/b", Route::ok(HTML, story_page(2)));
     server.route("/c", Route::ok(HTML, story_page(1)));
     server.route("/d", Route::ok(HTML, story_page(3)));
@@ -209,9 +210,10 @@ async fn a_panicking_poll_releases_its_feed_with_a_backoff_and_the_next_poll_wor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_past_its_timeout_is_abandoned_and_counted() {
     let server = Server::start().await;
-    let mut slow = Route::ok(HTML, story_page(30));
-    slow.delay = Duration::from_secs(3);
-    server.route("/a", slow);
+    server.route(
+        "/a",
+        Route::ok(HTML, story_page(30)).after(Duration::from_secs(3)),
+    );
     server.route("/feed", Route::ok(RSS, rss(&[server.url("/a")])));
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = test_config(dir.path());

@@ -36,12 +36,7 @@ fn every_view_exits_quietly_when_its_reader_goes_away() {
         serde_json::from_slice(listed.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
     let name = first["name"].as_str().unwrap().to_string();
     let page = seed_dir().join("site/articles/traore-moscow-visit.html");
-    let texts: Vec<String> = std::fs::read_dir(seed_dir().join("expected"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .map(|p| p.to_str().unwrap().to_string())
-        .collect();
+    let texts = seed_texts();
     let mut commands: Vec<Vec<&str>> = vec![
         vec!["list"],
         vec!["list", "--json"],
@@ -83,12 +78,7 @@ fn every_view_exits_quietly_when_its_reader_goes_away() {
 fn a_reader_that_takes_one_line_and_leaves_ends_newsd_quietly() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let texts: Vec<String> = std::fs::read_dir(seed_dir().join("expected"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .map(|p| p.to_str().unwrap().to_string())
-        .collect();
+    let texts = seed_texts();
     let list = dir.path().join("list.txt");
     let lines: Vec<&str> = texts
         .iter()
@@ -118,4 +108,14 @@ fn a_reader_that_takes_one_line_and_leaves_ends_newsd_quietly() {
     assert_eq!(o.status.code(), Some(0), "{:?}\n{err}", o.status);
     // Not even dedup's summary: the run stopped where its reader left.
     assert!(err.is_empty(), "{err}");
+}
+
+/// The seed site's expected texts (paths), as `newsd dedup` input.
+fn seed_texts() -> Vec<String> {
+    std::fs::read_dir(seed_dir().join("expected"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect()
 }
