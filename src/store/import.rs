@@ -172,7 +172,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Known, StoreConfig};
+    use super::super::Known;
     use super::*;
     use crate::article::{article_name, content_hash};
 
@@ -183,16 +183,7 @@ mod tests {
         ArticleRecord {
             name: article_name(seq, id),
             seq,
-            id: format!("{id:016x}"),
             url: format!("{url}?from=feed"),
-            canonical_url: url.into(),
-            feed: None,
-            title: "T".into(),
-            author: None,
-            published: None,
-            site_name: None,
-            language: None,
-            fetched_at: String::new(),
             words: 1,
             content_hash: content_hash(TEXT),
             duplicates: copies
@@ -205,16 +196,12 @@ mod tests {
                     original: None,
                 })
                 .collect(),
+            ..super::super::tests::record(url)
         }
     }
 
     fn open(dir: &std::path::Path) -> Store {
-        Store::open(&StoreConfig {
-            data_dir: dir.join("db"),
-            cache_capacity_bytes: 1 << 20,
-            ..StoreConfig::default()
-        })
-        .unwrap()
+        Store::open(&super::super::tests::cfg(dir)).unwrap()
     }
 
     #[test]

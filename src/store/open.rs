@@ -337,16 +337,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{cfg, record};
     use super::super::{ArticleRecord, NewArticle};
     use super::*;
-
-    fn cfg(dir: &Path) -> StoreConfig {
-        StoreConfig {
-            data_dir: dir.join("db"),
-            cache_capacity_bytes: 1 << 20,
-            ..StoreConfig::default()
-        }
-    }
 
     /// A cleanly closed store of 50 articles of 3 kB each.
     fn closed_store(dir: &Path) -> StoreConfig {
@@ -356,21 +349,9 @@ mod tests {
         for i in 0..50u64 {
             let url = format!("http://a.example/{i}");
             let record = ArticleRecord {
-                name: String::new(),
-                seq: 0,
-                id: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes())),
-                url: url.clone(),
-                canonical_url: url,
-                feed: None,
-                title: "T".into(),
-                author: None,
-                published: None,
-                site_name: None,
-                language: None,
-                fetched_at: String::new(),
                 words: 600,
                 content_hash: crate::article::content_hash(&text),
-                duplicates: vec![],
+                ..record(&url)
             };
             store
                 .insert_article(NewArticle {
