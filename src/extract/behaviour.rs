@@ -352,3 +352,147 @@ fn class2_teaser_grid_before_the_article_and_you_may_also_like_go() {
     assert!(!text.contains("sells story"), "{text}");
     assert!(!text.contains("You may also like"), "{text}");
 }
+
+/// A teaser card: a linked headline and a short lede, in a container of its own.
+fn teaser_card(n: usize) -> String {
+    format!(
+        "<div class=item><h2><a href=/s{n}>Another story number {n} from the newsroom</a></h2>\
+         <p>The lede of teaser {n}, a sentence or two that sells the story behind the link to \
+         readers who have finished this one.</p><span>Dec {n}, 2025</span></div>"
+    )
+}
+
+#[test]
+fn class2_a_grid_of_teaser_cards_beside_the_article_goes() {
+    // The grid sits in its own container next to the article's: its ledes read as prose, and
+    // without the card shape the root would be the wrapper that holds both.
+    let cards: String = (0..4).map(teaser_card).collect();
+    let html = format!(
+        "<html><body><div id=content><div class=post><h1>Harbour bridge stays open</h1>{}{}</div>\
+         <div class=post-grid>{cards}</div></div></body></html>",
+        story_html(),
+        story_html().replace(
+            "</p>",
+            " It was the second vote on the bridge this year.</p>"
+        )
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("teaser"), "{text}");
+    assert!(!text.contains("Another story"), "{text}");
+}
+
+#[test]
+fn a_roundup_of_cards_after_its_introduction_stays() {
+    // The same cards continuing the paragraphs of their container are the article: a roundup
+    // ("ten projects for your home") whose items link out.
+    let cards: String = (0..6).map(teaser_card).collect();
+    let html = format!(
+        "<html><body><div class=sidebar><p>Welcome to the blog, where we share stories and \
+         projects from the harbour town every week of the year.</p></div>\
+         <div class=entry-content>{}<div class=list>{cards}</div></div></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    for n in 0..6 {
+        assert!(text.contains(&format!("The lede of teaser {n},")), "{text}");
+    }
+}
+
+#[test]
+fn the_article_ends_with_its_own_container() {
+    // The wrapper scores best because a bio and a sign-up box beside the article read as
+    // prose; the article is the container holding most of it, and what follows it goes. The
+    // standfirst before the body, in a container of its own, stays.
+    let body: String = (0..9)
+        .map(|k| format!("<p>{} Paragraph {k} of the body.</p>", STORY[k % 3]))
+        .collect();
+    let html = format!(
+        "<html><body><div class=wrap>\
+         <div class=standfirst><p>The harbour bridge will stay open to cyclists during two years \
+         of repairs, the council decided.</p></div>\
+         <div class=text>{body}</div>\
+         <div class=writer><p>Jane Doe is a reporter who has covered the town council and its \
+         budgets for the paper since 2015.</p></div>\
+         <div class=box><p>Get the morning briefing, the five stories everyone in town will be \
+         talking about, every weekday before seven.</p></div>\
+         </div></body></html>"
+    );
+    let ex = ex();
+    let text = ex.extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(text.contains("will stay open to cyclists during"), "{text}");
+    assert!(!text.contains("Jane Doe"), "{text}");
+    assert!(!text.contains("morning briefing"), "{text}");
+    // --explain accounts for the cut blocks.
+    let (_, removed) = ex.extract_explained(&html, None).unwrap();
+    assert!(
+        removed
+            .iter()
+            .any(|r| r.reason == RemovalReason::Outside && r.text.contains("Jane Doe")),
+        "{removed:?}"
+    );
+}
+
+#[test]
+fn class3_a_second_copy_in_other_markup_goes() {
+    // A hidden "copy as Markdown" of the whole article: the same words with emphasis marks
+    // and link targets between them, printed as one block after the article.
+    let paragraphs: Vec<String> = (0..20)
+        .map(|k| format!("{} Section {k} adds its own closing words.", STORY[k % 3]))
+        .collect();
+    let html_body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let markdown: String = paragraphs
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            // Emphasis on the second word: no paragraph's opening survives verbatim.
+            let (first, rest) = p.split_once(' ').unwrap();
+            let (second, rest) = rest.split_once(' ').unwrap();
+            format!("## Part {k} {first} **{second}** {rest} ")
+        })
+        .collect();
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{html_body}\
+         <div>{markdown}</div></article></body></html>"
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert_eq!(
+        text.matches("The town council voted").count(),
+        7,
+        "one copy of each paragraph: {text}"
+    );
+    assert!(!text.contains("**"), "{text}");
+}
+
+#[test]
+fn class4_template_filler_text_goes() {
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <div><h3>Heading Line</h3><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, \
+         sed do eiusmod tempor.</p></div></article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(!text.contains("Lorem"), "{text}");
+}
+
+#[test]
+fn highlighted_code_keeps_its_comments() {
+    // Syntax highlighters class their spans after the code (`hljs-comment`): not a comment
+    // thread.
+    let html = format!(
+        "<html><body><article><h1>Harbour bridge stays open</h1>{}\
+         <pre><code class=\"language-bash hljs\"><span class=\"hljs-comment\"># fetch the \
+         council's timetable for the repairs</span>\ncurl -O https://council.example/t.csv\n\
+         <span class=\"token comment\">// and print it</span></code></pre></article></body></html>",
+        story_html()
+    );
+    let text = ex().extract(&html, None).unwrap().body_text();
+    assert_story_only(&text);
+    assert!(text.contains("# fetch the council's timetable"), "{text}");
+    assert!(text.contains("// and print it"), "{text}");
+}

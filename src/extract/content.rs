@@ -8,7 +8,8 @@
 //! entirely: they are never emitted, so they should neither attract nor repel the root. The
 //! best-scoring container is the body root: it holds most of the prose while leaving out the
 //! link-heavy furniture around it; ties go to the deepest container so the headline and byline
-//! above the text stay out. The page's own declarations (itemprop=articleBody, content class
+//! above the text stay out. The article ends with the root's main container (the child holding
+//! most of its prose, see [`main_end`]): what a wrapper holds after it is furniture. The page's own declarations (itemprop=articleBody, content class
 //! names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them, and
 //! every chrome verdict yields to the amount of prose an element holds (see [`junk_reason`]).
 
@@ -157,6 +158,98 @@ fn mark_comment_threads(dom: &Dom, stats: &[Stat], junk: &mut [Option<RemovalRea
     }
 }
 
+/// Longest card of a teaser grid, in visible characters: a linked headline, a lede of a
+/// sentence or two, a date and a section label. An item of a listicle runs longer.
+const CARD_CHARS: u32 = 600;
+
+/// A container of three or more *teaser cards* — each one linked headline and at most a short
+/// lede — that make up nearly all of its text is a grid or rail of teasers for other stories
+/// ("More from …", a section front under the article), whatever its class names say. Its
+/// ledes read as prose, so without this the grid pulls the root up to a wrapper that holds
+/// both it and the article. Headlines are headings whose text is mostly a link; an article's
+/// own linked subheadings (a table of contents' targets) are followed by more than a lede.
+fn mark_teaser_grids(
+    dom: &Dom,
+    stats: &[Stat],
+    prose: &[f32],
+    total_prose: f32,
+    junk: &mut [Option<RemovalReason>],
+) {
+    let n = dom.nodes.len();
+    // Per element, over its subtree: linked headlines (saturating) and visible characters.
+    let mut heads = vec![0u8; n];
+    let mut chars = vec![0u32; n];
+    for i in (0..n).rev() {
+        let node = &dom.nodes[i];
+        let st = &stats[i];
+        if matches!(node.tag, Tag::H(_)) && st.chars > 0 && st.link * 2 > st.chars {
+            heads[i] = heads[i].saturating_add(1);
+        }
+        chars[i] += st.chars;
+        let p = node.parent as usize;
+        if p < n {
+            heads[p] = heads[p].saturating_add(heads[i]);
+            chars[p] += chars[i];
+        }
+    }
+    for i in 0..n {
+        let node = &dom.nodes[i];
+        if heads[i] < 3
+            || junk[i].is_some()
+            || !matches!(node.tag, Tag::Block | Tag::List | Tag::Aside | Tag::Main)
+        {
+            continue;
+        }
+        let (mut cards, mut card_chars) = (0u32, 0u32);
+        let mut c = i + 1;
+        let end = node.end as usize;
+        while c < end {
+            if heads[c] == 1 && chars[c] <= CARD_CHARS {
+                cards += 1;
+                card_chars += chars[c];
+            }
+            c = dom.nodes[c].end as usize;
+        }
+        // A grid holding most of the page's prose is what the page is (a list of projects,
+        // products or courses), not furniture around it.
+        if cards >= 3
+            && card_chars * 10 >= chars[i] * 9
+            && prose[i] <= 0.5 * total_prose
+            && !continues_paragraphs(dom, stats, &chars, i)
+        {
+            junk[i] = Some(RemovalReason::Related);
+        }
+    }
+}
+
+/// Whether the grid at `i` sits in the flow of an article's paragraphs — the list of a
+/// roundup ("10 projects for your home") after its introduction — rather than in a container
+/// of its own: on the way up to the first ancestor holding a few paragraphs' worth of other
+/// text, some container has paragraphs of prose as direct children.
+fn continues_paragraphs(dom: &Dom, stats: &[Stat], chars: &[u32], i: usize) -> bool {
+    const OTHER_TEXT: u32 = 400;
+    let n = dom.nodes.len();
+    let mut a = i;
+    loop {
+        let p = dom.nodes[a].parent as usize;
+        if p >= n || matches!(dom.nodes[p].tag, Tag::Body | Tag::Html) {
+            return false;
+        }
+        let end = dom.nodes[p].end as usize;
+        let mut c = p + 1;
+        while c < end {
+            if c != a && dom.nodes[c].tag == Tag::P && quality(&stats[c], Tag::P) == Quality::Good {
+                return true;
+            }
+            c = dom.nodes[c].end as usize;
+        }
+        if chars[p] > chars[i] + OTHER_TEXT {
+            return false;
+        }
+        a = p;
+    }
+}
+
 /// Counts visible characters cheaply: UTF-8 lead bytes that are not ASCII whitespace.
 fn count_text(s: &str, st: &mut Stat, link: bool) {
     let mut n = 0u32;
@@ -287,6 +380,7 @@ pub fn extract_blocks(
     let mut junk: Vec<Option<RemovalReason>> =
         (0..n).map(|i| junk_reason(dom, i, raw[i], total)).collect();
     mark_comment_threads(dom, &stats, &mut junk);
+    mark_teaser_grids(dom, &stats, &raw, total, &mut junk);
     let mut good = own_good;
     let mut bad = own_bad;
     for i in (1..n).rev() {
@@ -305,12 +399,18 @@ pub fn extract_blocks(
         .forced_root
         .map(|r| r as usize)
         .unwrap_or_else(|| choose_root(dom, &good, &bad, &junk));
+    // A root named by a site rule is taken whole.
+    let end = if dom.forced_root.is_some() {
+        dom.nodes[root].end as usize
+    } else {
+        main_end(dom, &good, &junk, root)
+    };
     let mut explain = explain;
     if let Some(out) = explain.as_deref_mut() {
-        explain_outside(dom, root, &junk, out);
+        explain_outside(dom, root, end, &junk, out);
     }
     Blocks {
-        blocks: emit(dom, root, &junk, &shape, explain),
+        blocks: emit(dom, root, end, &junk, &shape, explain),
         page_shapes,
     }
 }
@@ -351,7 +451,13 @@ fn block_shapes(dom: &Dom, text_hash: &[Fnv]) -> (Vec<u64>, Vec<u64>) {
 
 /// For `--explain`: every block outside the chosen root, with its chrome verdict when it has
 /// one. Ancestors of the root are walked into; any other element is reported whole.
-fn explain_outside(dom: &Dom, root: usize, junk: &[Option<RemovalReason>], out: &mut Vec<Removal>) {
+fn explain_outside(
+    dom: &Dom,
+    root: usize,
+    main_end: usize,
+    junk: &[Option<RemovalReason>],
+    out: &mut Vec<Removal>,
+) {
     let n = dom.nodes.len();
     let root_end = dom.nodes[root].end as usize;
     let mut i = 0;
@@ -359,7 +465,8 @@ fn explain_outside(dom: &Dom, root: usize, junk: &[Option<RemovalReason>], out: 
         let node = &dom.nodes[i];
         let end = (node.end as usize).max(i + 1);
         if i == root || node.tag == Tag::Head {
-            i = if i == root { root_end } else { end };
+            // The root's text up to the end of its main container is the article.
+            i = if i == root { main_end } else { end };
             continue;
         }
         if i < root && end >= root_end {
@@ -428,14 +535,48 @@ fn choose_root(dom: &Dom, good: &[f32], bad: &[f32], junk: &[Option<RemovalReaso
     best.0
 }
 
+/// Share of the root's prose a child container must hold for the article to end with it.
+const MAIN_SHARE: f32 = 0.8;
+
+/// Where the article ends inside `root`: the end of the container that holds most of its
+/// prose. The root is the best-scoring container, and a wrapper scores best as soon as
+/// anything prose-like sits beside the article in it — an author's bio, a rail of teasers
+/// with ledes, a sign-up box, a reader's comment. Walking down through children that hold at
+/// least [`MAIN_SHARE`] of the prose finds the article's own container; what the wrapper
+/// holds *after* it is furniture, while what comes before (a standfirst, the intro of a
+/// section page) is kept, because the opening of an article is often split off from its body.
+fn main_end(dom: &Dom, good: &[f32], junk: &[Option<RemovalReason>], root: usize) -> usize {
+    let mut main = root;
+    'down: loop {
+        let end = dom.nodes[main].end as usize;
+        let mut c = main + 1;
+        while c < end {
+            if junk[c].is_none()
+                && matches!(
+                    dom.nodes[c].tag,
+                    Tag::Block | Tag::Article | Tag::Main | Tag::Cell | Tag::Blockquote
+                )
+                && good[c] > 0.0
+                && good[c] >= MAIN_SHARE * good[main]
+            {
+                main = c;
+                continue 'down;
+            }
+            c = dom.nodes[c].end as usize;
+        }
+        return end;
+    }
+}
+
+/// The blocks of `root`'s subtree up to node index `end` (exclusive), chrome left out.
 fn emit(
     dom: &Dom,
     root: usize,
+    end: usize,
     junk: &[Option<RemovalReason>],
     shape: &[u64],
     mut explain: Option<&mut Vec<Removal>>,
 ) -> Vec<RawBlock> {
-    let end = dom.nodes[root].end as usize;
     let mut blocks = Vec::new();
     let mut buf = String::new();
     let mut link_chars = 0usize;

@@ -232,6 +232,10 @@ impl Dom {
         }
         let chrome = if itemprop_body {
             Chrome::Content
+        } else if tag == Tag::Inline && self.in_preformatted(parent) {
+            // Syntax highlighters name their spans after the code (`hljs-comment`,
+            // `token comment`): words of the code, not chrome around it.
+            Chrome::None
         } else {
             classify(tag, class, id, role)
         };
@@ -263,6 +267,19 @@ impl Dom {
             text: (0, 0),
         });
         idx
+    }
+
+    /// Whether inline content under `parent` is inside a `<pre>` (through inline elements
+    /// only, such as `<code>`).
+    fn in_preformatted(&self, mut parent: u32) -> bool {
+        while let Some(p) = self.nodes.get(parent as usize) {
+            match p.tag {
+                Tag::Pre => return true,
+                Tag::Inline | Tag::A => parent = p.parent,
+                _ => return false,
+            }
+        }
+        false
     }
 
     pub fn text_of(&self, i: usize) -> &str {
@@ -383,8 +400,9 @@ fn word_verdict(token: &str) -> Option<Chrome> {
         | "nextstory" | "recent" | "linklist" | "linkbox" => R::Related,
         "newsletter" | "subscribe" | "subscription" | "signup" | "donate" | "donation"
         | "paywall" | "promo" | "cta" | "membership" | "support" => R::Promo,
+        // Not "skip": besides skip links, templates name whole article sections `skip-item`.
         "nav" | "navbar" | "navigation" | "menu" | "breadcrumb" | "breadcrumbs" | "pagination"
-        | "pager" | "skip" | "toolbar" | "masthead" => R::Nav,
+        | "pager" | "toolbar" | "masthead" => R::Nav,
         // Not "widget": page builders (Elementor) wrap every paragraph in one.
         "footer" | "sidebar" | "aside" => R::Nav,
         // Not "tag": WordPress puts `tag-<slug>` on the article element itself.

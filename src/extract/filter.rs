@@ -83,7 +83,11 @@ pub fn clean_blocks(
                     (b.text.len() > 80 && !seen_long.insert(b.text.as_str()))
                         .then_some(R::Duplicate)
                 })
-                .or_else(|| copy_of_kept(&b.text, &kept).then_some(R::Duplicate))
+                .or_else(|| {
+                    (copy_of_kept(&b.text, &kept)
+                        || (b.kind != Kind::Pre && repeats_kept(&b.text, &kept)))
+                    .then_some(R::Duplicate)
+                })
         };
         // The article has started once a long paragraph, or a few shorter ones, were kept.
         if verdict.is_none() && b.text.len() >= 80 {
@@ -243,6 +247,55 @@ fn copy_of_kept(text: &str, kept: &[(String, Kind, u64)]) -> bool {
         })
 }
 
+/// Whether a very long block mostly repeats the text already kept: a second copy of the
+/// whole article in other markup (a hidden "copy as Markdown" or print version, a JSON body
+/// printed as text), whose formatting marks defeat [`copy_of_kept`]'s verbatim comparison.
+/// Compared by word 4-grams, which survive inserted emphasis marks and link targets; only
+/// blocks of several thousand bytes after as much kept text are compared, so ordinary pages
+/// never pay for it.
+fn repeats_kept(text: &str, kept: &[(String, Kind, u64)]) -> bool {
+    const MIN_BYTES: usize = 3000;
+    if text.len() < MIN_BYTES || kept.iter().map(|k| k.0.len()).sum::<usize>() < text.len() / 2 {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (k, _, _) in kept {
+        word_grams(k, |g| {
+            seen.insert(g);
+        });
+    }
+    let (mut grams, mut repeated) = (0usize, 0usize);
+    word_grams(text, |g| {
+        grams += 1;
+        repeated += usize::from(seen.contains(&g));
+    });
+    grams > 0 && repeated * 10 >= grams * 7
+}
+
+/// Calls `f` with a hash of every run of four consecutive words of `text` (alphanumeric runs,
+/// case folded).
+fn word_grams(text: &str, mut f: impl FnMut(u64)) {
+    let mut ring = [0u64; 4];
+    let mut words = 0usize;
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for c in w.chars().flat_map(char::to_lowercase) {
+            h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        ring[words % 4] = h;
+        words += 1;
+        if words >= 4 {
+            let g = (0..4).fold(0u64, |acc, k| {
+                acc.rotate_left(17) ^ ring[(words + k) % 4].wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            });
+            f(g);
+        }
+    }
+}
+
 /// Whether `blocks` start as a grid of teaser cards — a lede under each title line, never two
 /// paragraphs in a row — rather than an article, whose sections run to several paragraphs.
 fn teaser_cards(blocks: &[RawBlock]) -> bool {
@@ -312,8 +365,12 @@ fn is_end_marker(b: &RawBlock) -> bool {
         .any(|p| t.starts_with(p) && t.len() < 40)
 }
 
-/// Unrendered template slots such as `[CTA_MODULE]`.
+/// Unrendered template slots such as `[CTA_MODULE]`, and the designer's filler text of an
+/// unfilled template block ("Lorem ipsum dolor sit amet").
 fn is_placeholder(text: &str) -> bool {
+    if text.contains("orem ipsum") || text.contains("OREM IPSUM") {
+        return true;
+    }
     text.len() > 2
         && text.starts_with('[')
         && text.ends_with(']')

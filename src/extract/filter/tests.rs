@@ -48,6 +48,17 @@ const CASES: &[(R, &str, &str)] = &[
         "Читайте также: Кризис в Сахеле",
         "Министр сказал, что дети читают также и летом, согласно опросу.",
     ),
+    // sign-up consent and form prompts
+    (
+        R::Promo,
+        "By signing up, you agree to receive recurring automated marketing messages at the number provided.",
+        "Signing up took three weeks, the volunteers said, because the forms were only available in English.",
+    ),
+    (
+        R::Promo,
+        "Let us help! Call us or fill out this quick form and we will contact you within 24 hours!",
+        "Applicants who could not fill out the forms in time were turned away, the council said on Monday.",
+    ),
     // share / follow
     (
         R::Share,
