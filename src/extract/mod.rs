@@ -13,8 +13,9 @@
 //!
 //! Pipeline of one page: `prepass` (byte-level removal of script/style/svg/comments, depth and
 //! size caps, JSON-LD kept aside) → html5ever parse → site rules → arena → `content` (choose
-//! the body root by text/link density, emit blocks) → `filter` (per-block boilerplate
-//! classifier) → `meta`.
+//! the body root by text/link density; the article ends with the root's main container — the
+//! child holding most of its prose — and grids of teaser cards beside it go; emit blocks) →
+//! `filter` (per-block boilerplate classifier, second copies of the kept text) → `meta`.
 //!
 //! Site memory ([`SiteMemory`], `memory`): what one page cannot tell — which blocks the host
 //! repeats on most of its pages — comes from the pages seen before. [`Extractor::extract_with`]
