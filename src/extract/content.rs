@@ -9,9 +9,10 @@
 //! best-scoring container is the body root: it holds most of the prose while leaving out the
 //! link-heavy furniture around it; ties go to the deepest container so the headline and byline
 //! above the text stay out. The article ends with the root's main container (the child holding
-//! most of its prose, see [`main_end`]): what a wrapper holds after it is furniture. The page's own declarations (itemprop=articleBody, content class
-//! names, `<article>`) weigh in as bonuses, not as verdicts, because templates misuse them, and
-//! every chrome verdict yields to the amount of prose an element holds (see [`junk_reason`]).
+//! most of its prose, see [`main_end`]): what a wrapper holds after it is furniture. The
+//! page's own declarations (itemprop=articleBody, content class names, `<article>`) weigh in
+//! as bonuses, not as verdicts, because templates misuse them, and every chrome verdict yields
+//! to the amount of prose an element holds (see [`junk_reason`]).
 
 use std::hash::Hasher;
 
