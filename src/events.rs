@@ -154,6 +154,21 @@ pub fn store_error(m: &Metrics, error: &str, during: &str, log: Option<u64>) {
     }
 }
 
+/// systemd's notification socket did not take a message (`what`: READY, STATUS, WATCHDOG or
+/// STOPPING): its queue was full or the socket is gone; newsd does not wait for it. Counted
+/// always; logged when `log` (the first of a run of failures: the caller logs again only once
+/// a notification has got through in between).
+pub fn notify_dropped(m: &Metrics, what: &str, log: bool) {
+    m.notify_dropped();
+    if log {
+        warn!(
+            event = "notify_dropped",
+            what = what,
+            "systemd did not take a notification; not waiting for it (newsd_notify_dropped_total counts them)"
+        );
+    }
+}
+
 /// Ingest paused: the one error line an operator needs (`hint` says what to do).
 pub fn ingest_paused(m: &Metrics, error: &str, data_dir: &str, hint: &str) {
     m.set_ingest_paused(true);

@@ -20,6 +20,7 @@
 //! | `newsd_feed_entries_dropped_total` | counter | — entries cut out of otherwise good feeds |
 //! | `newsd_ingest_paused` | gauge | — 1 while ingest is paused (store failing or disk below `store.min_free_bytes`) |
 //! | `newsd_store_errors_total` | counter | — store operations that failed (each one, logged or not) |
+//! | `newsd_notify_dropped_total` | counter | — systemd notifications (STATUS, WATCHDOG, …) its socket did not take |
 //! | `newsd_polls_abandoned_total` | counter | `reason` (`panic`, `timeout`): polls that did not end normally |
 //! | `newsd_failing_feeds` | gauge | `kind` ([`ErrorKind`]) — feeds whose last poll failed, by the error's kind |
 //! | `newsd_fetch_duration_seconds` | histogram | `target`; includes waiting for the host's turn |
@@ -175,6 +176,7 @@ pub struct Metrics {
     entries_dropped: Cell,
     ingest_paused: Cell,
     store_errors: Cell,
+    notify_dropped: Cell,
     polls_abandoned: [Cell; 2],
     failing_feeds: [Cell; ERROR_KINDS],
     fetch_duration: [Histogram; 2],
@@ -279,6 +281,10 @@ impl Metrics {
 
     pub(crate) fn entries_dropped(&self, n: u64) {
         self.entries_dropped.add(n);
+    }
+
+    pub(crate) fn notify_dropped(&self) {
+        self.notify_dropped.add(1);
     }
 
     /// Ingest was paused (true) or resumed (false).
@@ -405,6 +411,11 @@ impl Metrics {
                 "newsd_store_errors_total",
                 "Store operations that failed.",
                 &self.store_errors,
+            ),
+            (
+                "newsd_notify_dropped_total",
+                "systemd notifications its socket did not take (queue full or socket gone).",
+                &self.notify_dropped,
             ),
         ] {
             simple(&mut out, name, "counter", help, cell.get().to_string());

@@ -365,13 +365,15 @@ pub async fn run_with(
 
     let mut sched = Schedule::new(&cfg, &services, health.clone());
     info!(event = "started", feeds = sched.book.len(), data_dir = %cfg.store.data_dir.display());
-    notify::ready(sched.book.len());
+    let delivered = notify::ready(sched.book.len());
+    sched.notified("READY", delivered);
     health.set_ready(true);
     sched.run(&shutdown, &fatal, &reload).await;
 
     info!(event = "stopping", in_flight = sched.polls.len());
     health.set_ready(false);
-    notify::stopping();
+    let delivered = notify::stopping();
+    sched.notified("STOPPING", delivered);
     let deadline = Instant::now() + drain;
     sched.drain(deadline).await;
     let total = sched.total.clone();
@@ -465,6 +467,12 @@ struct Schedule<'a> {
     was_paused: bool,
     /// The health check failed at the last turn (its warning is logged once per episode).
     unhealthy: bool,
+    /// Half systemd's watchdog timeout (None: no watchdog): the loop wakes at least this
+    /// often, and pings are sent at most twice per interval, not on every turn.
+    watchdog: Option<Duration>,
+    next_ping: Instant,
+    /// The last notification was not taken (its warning is logged once per episode).
+    notify_failing: bool,
     /// Cluster mode: the partitions this worker holds (its feed set follows them).
     owned: Option<tokio::sync::watch::Receiver<std::collections::BTreeSet<u32>>>,
 }
@@ -488,6 +496,9 @@ impl<'a> Schedule<'a> {
             next_status: Instant::now(),
             was_paused: false,
             unhealthy: false,
+            watchdog: notify::watchdog_interval(),
+            next_ping: Instant::now(),
+            notify_failing: false,
             owned,
         };
         s.set_feeds(feeds);
@@ -515,7 +526,7 @@ impl<'a> Schedule<'a> {
         fatal: &CancellationToken,
         reload: &Notify,
     ) {
-        let watchdog = notify::watchdog_interval();
+        let watchdog = self.watchdog;
         let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
         loop {
             self.after_pause();
@@ -670,14 +681,15 @@ impl<'a> Schedule<'a> {
         let problem = self.health.problem();
         // Logged when health changes, not on every turn while it stays bad.
         match (&problem, self.unhealthy) {
-            (None, false) => notify::watchdog(),
+            (None, false) => self.ping(now),
             (None, true) => {
                 self.unhealthy = false;
                 info!(
                     event = "healthy_again",
                     "progress resumed; watchdog fed again"
                 );
-                notify::watchdog();
+                self.next_ping = now;
+                self.ping(now);
             }
             (Some(why), false) => {
                 self.unhealthy = true;
@@ -687,7 +699,7 @@ impl<'a> Schedule<'a> {
         }
         if now >= self.next_status {
             self.next_status = now + STATUS_EVERY;
-            notify::status(&notify::Status {
+            let delivered = notify::status(&notify::Status {
                 feeds: self.book.len(),
                 due: self.book.due_count(now),
                 in_flight: self.polls.len(),
@@ -702,7 +714,26 @@ impl<'a> Schedule<'a> {
                 unhealthy: problem,
                 cluster: self.services.cluster.as_ref().map(Node::summary),
             });
+            self.notified("STATUS", delivered);
         }
+    }
+
+    /// Feeds systemd's watchdog, if it has one, at most twice per [`Schedule::watchdog`].
+    fn ping(&mut self, now: Instant) {
+        let Some(every) = self.watchdog else { return };
+        if now >= self.next_ping {
+            self.next_ping = now + every / 2;
+            let delivered = notify::watchdog();
+            self.notified("WATCHDOG", delivered);
+        }
+    }
+
+    /// Counts a notification systemd did not take; warns once per run of them.
+    fn notified(&mut self, what: &str, delivered: bool) {
+        if !delivered {
+            events::notify_dropped(&self.services.metrics, what, !self.notify_failing);
+        }
+        self.notify_failing = !delivered;
     }
 
     /// Waits for in-flight polls until `deadline`, then abandons the rest.

@@ -128,6 +128,23 @@ fn export_via(reader: &Path, n: &mut usize) -> Vec<Value> {
     export(reader, &out)
 }
 
+/// For a failure message: each worker's warnings and errors and its last log lines.
+fn worker_logs(daemons: &mut [Daemon]) -> String {
+    let mut out = String::new();
+    for (i, d) in daemons.iter_mut().enumerate() {
+        let lines = d.log_so_far();
+        let tail = lines.len().saturating_sub(60);
+        out += &format!("--- worker {i}: {} log lines\n", lines.len());
+        for (n, l) in lines.iter().enumerate() {
+            if n >= tail || l.contains("\"WARN\"") || l.contains("\"ERROR\"") {
+                out += l;
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 fn cluster_status(config: &Path) -> Value {
     let out = newsd(config, &["cluster", "status", "--json"]);
     assert_ok(&out);
@@ -162,7 +179,7 @@ fn the_seed_site_through_two_workers_is_stored_as_by_one_node() {
     // w1 tells a fake systemd what it is doing.
     let sock_path = root.path().join("notify.sock");
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
-    let daemons: Vec<Daemon> = vec![
+    let mut daemons: Vec<Daemon> = vec![
         Daemon::start_with_env(
             &workers[0],
             &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
@@ -180,7 +197,12 @@ fn the_seed_site_through_two_workers_is_stored_as_by_one_node() {
         if lines.len() >= 5 && copies >= 2 {
             break lines;
         }
-        assert!(Instant::now() < deadline, "not settled in 90 s: {lines:#?}");
+        if Instant::now() >= deadline {
+            panic!(
+                "not settled in 90 s: {lines:#?}\n{}",
+                worker_logs(&mut daemons)
+            );
+        }
         std::thread::sleep(Duration::from_millis(500));
     };
     let status = cluster_status(&reader);

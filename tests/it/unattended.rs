@@ -61,6 +61,57 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
     assert!(!rest.is_empty());
 }
 
+/// systemd's socket holds 10 datagrams; a reader that stalls (PID 1 busy) must cost newsd
+/// some notifications, counted and warned about once, not its scheduler: it keeps ingesting
+/// and stops on SIGTERM.
+#[test]
+fn a_notify_socket_nobody_reads_costs_notifications_not_the_daemon() {
+    let s = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    // Bound and never read: its queue fills after a few watchdog pings.
+    let _sock = UnixDatagram::bind(&sock_path).unwrap();
+    let config = write_config(dir.path(), &s.feeds, "");
+    let mut daemon = Daemon::start_with_env(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            // Pings every 50 ms.
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    let admin = daemon.admin_addr();
+    daemon.wait_for("\"feed_polled\"", 3);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dropped = loop {
+        let (code, metrics) = http_get(&admin, "/metrics");
+        assert_eq!(code, 200);
+        let dropped: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("newsd_notify_dropped_total "))
+            .expect("newsd_notify_dropped_total in /metrics")
+            .parse()
+            .unwrap();
+        if dropped >= 3 {
+            break dropped;
+        }
+        assert!(Instant::now() < deadline, "{dropped} dropped after 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (exit, log) = daemon.stop();
+    assert!(exit.success(), "{}", log.join("\n"));
+    let warnings = log
+        .iter()
+        .filter(|l| l.contains("\"notify_dropped\""))
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "{dropped} dropped: one warning, not one per message"
+    );
+    let export_dir = dir.path().join("export");
+    assert_eq!(export(&config, &export_dir).len(), 5);
+}
+
 /// A small tmpfs, unmounted (lazily, even if a test fails) when dropped. Needs root: CI runs
 /// as root; elsewhere the tests that need it say so and pass without running.
 struct Tmpfs {

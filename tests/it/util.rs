@@ -225,6 +225,14 @@ impl Daemon {
         self.child.wait().unwrap()
     }
 
+    /// The log lines read so far (without waiting), for a failure message.
+    pub fn log_so_far(&mut self) -> &[String] {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+        &self.seen
+    }
+
     /// Sends SIGTERM and waits (30 s at most) for the exit; collects the remaining log.
     #[track_caller]
     pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
