@@ -153,6 +153,9 @@ pub trait Shared: Send + Sync {
     fn known<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<bool, String>>;
     /// Hands a candidate to the committer; Ok once it is durably in the candidates stream.
     fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>>;
+    /// Hands a poll's chunk of candidates to the committer, in order (they land in the
+    /// stream in that order); one result per candidate, as [`Shared::publish`]'s.
+    fn publish_all(&self, candidates: Vec<Candidate>) -> BoxFuture<'_, Vec<Result<(), String>>>;
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -176,9 +179,11 @@ struct Prepared {
     fingerprint: Fingerprint,
 }
 
+/// A chunk of one poll's articles, in feed order, for the writer; one verdict per article
+/// comes back, in the same order, as ONE reply.
 struct WriteJob {
-    prepared: Prepared,
-    reply: oneshot::Sender<ItemOutcome>,
+    pages: Vec<Prepared>,
+    reply: oneshot::Sender<Vec<ItemOutcome>>,
 }
 
 /// The running pipeline: page workers and the writer thread, plus what a feed poll needs.
@@ -294,41 +299,47 @@ impl Pipeline {
         self.inner.shared.as_ref()
     }
 
-    /// Hands a prepared article to the writer without waiting for its verdict, which comes
-    /// on the returned receiver: a poll queues all its articles (in feed order, so the writer
-    /// sees them in that order) and the writer takes them as one batch. Cluster mode: the
-    /// article goes to the candidates stream instead, and the verdict (`Queued`) is ready
-    /// once it is durable there (publishes stay in feed order: one at a time per poll).
-    async fn submit(
-        &self,
-        prepared: Prepared,
-    ) -> Result<oneshot::Receiver<ItemOutcome>, ItemOutcome> {
-        if let Some(shared) = &self.inner.shared {
-            let record = writer::record(&prepared, chrono::Utc::now().to_rfc3339());
-            let candidate = Candidate::Page(Box::new(PageCandidate {
-                feed: prepared.feed,
-                aliases: prepared.aliases,
-                record,
-                text: prepared.text,
-                fingerprint: prepared.fingerprint.to_bytes(),
-            }));
-            let outcome = match shared.publish(candidate).await {
-                Ok(()) => ItemOutcome::Queued,
-                Err(e) => ItemOutcome::Failed(e),
-            };
-            let (tx, rx) = oneshot::channel();
-            let _ = tx.send(outcome);
-            return Ok(rx);
-        }
+    /// Hands a chunk of one poll's prepared articles (in feed order) to the writer as ONE
+    /// job, without waiting for the verdicts, which come (one per article, in order) on the
+    /// returned receiver; the writer takes queued jobs as one batch (one transaction).
+    /// Cluster mode: the chunk's candidates go to the candidates stream instead, sent back to
+    /// back in feed order; each verdict (`Queued`, or `Failed`) is ready once the stream has
+    /// acknowledged (or refused) its candidate.
+    async fn submit(&self, pages: Vec<Prepared>) -> oneshot::Receiver<Vec<ItemOutcome>> {
         let (tx, rx) = oneshot::channel();
-        let job = WriteJob {
-            prepared,
-            reply: tx,
-        };
-        match self.inner.writes.send(job).await {
-            Ok(()) => Ok(rx),
-            Err(_) => Err(ItemOutcome::Failed("writer stopped".into())),
+        if let Some(shared) = &self.inner.shared {
+            let now = chrono::Utc::now().to_rfc3339();
+            let candidates = pages
+                .into_iter()
+                .map(|p| {
+                    let record = writer::record(&p, now.clone());
+                    Candidate::Page(Box::new(PageCandidate {
+                        feed: p.feed,
+                        aliases: p.aliases,
+                        record,
+                        text: p.text,
+                        fingerprint: p.fingerprint.to_bytes(),
+                    }))
+                })
+                .collect();
+            let outcomes = shared
+                .publish_all(candidates)
+                .await
+                .into_iter()
+                .map(|r| match r {
+                    Ok(()) => ItemOutcome::Queued,
+                    Err(e) => ItemOutcome::Failed(e),
+                })
+                .collect();
+            let _ = tx.send(outcomes);
+            return rx;
         }
+        let job = WriteJob { pages, reply: tx };
+        if let Err(mpsc::error::SendError(job)) = self.inner.writes.send(job).await {
+            let failed = ItemOutcome::Failed("writer stopped".into());
+            let _ = job.reply.send(vec![failed; job.pages.len()]);
+        }
+        rx
     }
 }
 
