@@ -28,6 +28,7 @@
 //! [`gate`], which pauses ingest instead of letting every item log the same error.
 //! [`liveness`] records what the writer and page workers are holding, for the health check.
 
+mod cpu;
 pub mod gate;
 pub mod liveness;
 mod page;
@@ -204,6 +205,8 @@ struct Inner {
     hooks: Hooks,
     pages: mpsc::Sender<PageJob>,
     writes: mpsc::Sender<WriteJob>,
+    /// The page threads (feed parses; the page workers hold their own handle).
+    cpu: cpu::Cpu,
 }
 
 /// Handles to the pipeline's background work, to be awaited (or aborted) at shutdown.
@@ -241,18 +244,29 @@ pub struct Hooks {
 pub type PollHook = Arc<dyn Fn(&str) + Send + Sync>;
 pub type WriteHook = Arc<dyn Fn() + Send + Sync>;
 
+/// How many page threads the pipeline runs (one per core): [`Liveness`] needs a slot each.
+pub fn page_threads() -> usize {
+    cpu::threads()
+}
+
 impl Pipeline {
-    /// Starts the page workers and the writer thread.
-    pub fn start(parts: Parts) -> (Pipeline, Workers) {
+    /// Starts the page workers, the page threads and the writer thread; fails only when the
+    /// system refuses a thread.
+    pub fn start(parts: Parts) -> std::io::Result<(Pipeline, Workers)> {
         Self::start_with(parts, Hooks::default())
     }
 
     /// [`Pipeline::start`] with test hooks.
-    pub fn start_with(parts: Parts, hooks: Hooks) -> (Pipeline, Workers) {
+    pub fn start_with(parts: Parts, hooks: Hooks) -> std::io::Result<(Pipeline, Workers)> {
         let cfg = &parts.cfg;
         let (pages_tx, pages_rx) = mpsc::channel::<PageJob>(cfg.daemon.queue_capacity);
         let (writes_tx, writes_rx) = mpsc::channel::<WriteJob>(cfg.daemon.queue_capacity);
-        let page_workers = page::spawn_workers(&parts, pages_rx);
+        let cpu = cpu::Cpu::start(
+            page_threads(),
+            cfg.daemon.queue_capacity,
+            parts.liveness.clone(),
+        )?;
+        let page_workers = page::spawn_workers(&parts, pages_rx, cpu.clone());
         let writer = writer::spawn(
             writes_rx,
             writer::Writer {
@@ -275,15 +289,16 @@ impl Pipeline {
                 hooks,
                 pages: pages_tx,
                 writes: writes_tx,
+                cpu,
             }),
         };
-        (
+        Ok((
             pipeline,
             Workers {
                 page_workers,
                 writer,
             },
-        )
+        ))
     }
 
     pub fn store(&self) -> &Arc<Store> {

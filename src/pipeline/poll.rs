@@ -218,15 +218,16 @@ impl Pipeline {
         let max_items = cfg.fetch.max_feed_items;
         let (body, content_type, final_url) =
             (fetched.body, fetched.content_type, fetched.final_url);
-        let parsed = tokio::task::spawn_blocking(move || {
-            feed::parse_feed(&body, content_type.as_deref(), &final_url, max_items)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(FeedError::Malformed {
-                reason: format!("parser crashed: {e}"),
-            })
-        });
+        let parsed = self
+            .inner
+            .cpu
+            .run(move || feed::parse_feed(&body, content_type.as_deref(), &final_url, max_items))
+            .await
+            .unwrap_or_else(|e| {
+                Err(FeedError::Malformed {
+                    reason: format!("parser crashed: {e}"),
+                })
+            });
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) => {

@@ -58,7 +58,7 @@ fn writer(dir: &std::path::Path) -> (Writer, Config) {
         store,
         engine: Arc::new(Engine::new(&cfg.dedup).unwrap()),
         metrics,
-        liveness: Arc::new(Liveness::new(1)),
+        liveness: Arc::new(Liveness::new(1, 1)),
         hook: None,
     };
     (w, cfg)
