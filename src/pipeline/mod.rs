@@ -1,13 +1,16 @@
 //! Pipeline: wires the stages together. The only module that knows several stages.
 //!
 //! ```text
-//!  poll (poll.rs) ──► fetch feed ──► parse (blocking pool) ──► per item: canonical URL, skip known
+//!  poll (poll.rs) ──► fetch feed ──► parse (page thread) ──► per item: canonical URL, skip known
 //!      │                                                          │ PageJob (bounded queue)
 //!      │                                                          ▼
-//!      │                       page workers (page.rs): fetch page ──► decode + extract +
-//!      │                       canonical + fingerprint (blocking pool)
-//!      │  in feed order                                            │ Prepared
+//!      │                       page workers (page.rs, async): fetch page ──► CPU job (bounded
+//!      │                       queue) ──► page threads (cpu.rs, one per core): decode +
+//!      │                       extract + canonical + fingerprint
+//!      │  in feed order: ONE job per poll (a chunk when     │ Prepared (oneshot back to the poll)
+//!      │  the next page is not ready within 250 ms)         ▼
 //!      └──────────────────────────────► writer thread (writer.rs): known? ► dedup ► store
+//!                                        (one reply per job; queued jobs = one transaction)
 //! ```
 //!
 //! Per item, in order: canonicalise the feed link → skip if the store knows it → fetch the
@@ -16,6 +19,16 @@
 //! thread so two copies arriving together cannot both be stored. A feed's poll commits its
 //! items to the writer in feed order (pages are fetched concurrently), so ingest order —
 //! and so which copy counts as the original — follows the publisher's order.
+//!
+//! Hand-offs per poll: the poll gives the writer its prepared articles as ONE job (one
+//! channel send, one wake-up of the writer, one reply), not one per page; ready articles wait
+//! at most 250 ms for the next page of the poll, then go as a chunk of their own, so a slow
+//! page never holds back the ones before it. The writer still decides each article on its
+//! own and writes a batch in one all-or-nothing transaction (never half an article); an
+//! article whose record the store refuses is retried alone. In cluster mode a chunk's
+//! candidates are published back to back in feed order and their acknowledgements awaited
+//! together. Page CPU work runs on the page threads, not on the runtime's workers or the
+//! blocking pool (a `spawn_blocking` per page parked and woke pool threads: a futex storm).
 //!
 //! Cursor safety: a feed's new validators are saved only when every item of that response
 //! is settled (stored, known, recorded as duplicate or permanently rejected); otherwise the
@@ -26,7 +39,8 @@
 //! `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
 //! backoff), so the scheduler always gets its feed back. Store failures go to the ingest
 //! [`gate`], which pauses ingest instead of letting every item log the same error.
-//! [`liveness`] records what the writer and page workers are holding, for the health check.
+//! [`liveness`] records what the writer, page workers and page threads are holding, for the
+//! health check.
 
 mod cpu;
 pub mod gate;
