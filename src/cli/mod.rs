@@ -277,13 +277,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The runtime of `run` and `once`: its workers only wait on sockets, timers and replies
-/// (the CPU-bound page work is on the pipeline's page threads, one per core), so half the
-/// cores (at least one) carry them; more would be idle threads to park and wake.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads((cores / 2).max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")
