@@ -30,8 +30,7 @@
 //! `pipeline/writer.rs` is the one writer thread that performs "duplicate?" and "insert"
 //! together (reading a candidate original's text back when the template check needs it). [`pipeline::gate`] pauses ingest while the store cannot write
 //! (disk full) or free disk is below the watermark, and reopens the store when it can;
-//! [`pipeline::liveness`] records what the writer, page workers and page threads hold. The
-//! tokio runtime of `run` and `once` has half the cores as workers (they only wait on I/O).
+//! [`pipeline::liveness`] records what the writer, page workers and page threads hold.
 //! [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book, O(log n)
 //! per poll), reloads feed lists, drains on shutdown, tells systemd and the probes what
 //! [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
