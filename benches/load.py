@@ -113,6 +113,35 @@ def newsd_env():
     return env
 
 
+def strace_cmd(path):
+    """Counts every thread's syscalls (`strace -c -f`); slows newsd, so its CPU is not reported."""
+    return ["strace", "-f", "-c", "-o", path, "--"]
+
+
+def strace_counts(path):
+    """{syscall: calls} from a `strace -c` summary."""
+    out = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 5 and f[-1].isidentifier() and f[3].isdigit():
+            out[f[-1]] = int(f[3])
+    return out
+
+
+def proc_ctxt(pid):
+    """Voluntary + involuntary context switches of every thread of a running process."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def perf_cmd(data):
     return ["perf", "record", "-F", "199", "--call-graph", "dwarf,8192", "-o", data, "--"]
 
@@ -135,15 +164,18 @@ def e2e(a):
     data = os.path.join(out, "data")
     try:
         if a.run:
-            status, wall, cpu, rss, report = e2e_run(a, lg, data, admin, out)
+            status, wall, cpu, rss, report, ctxt = e2e_run(a, lg, data, admin, out)
         else:
             cmd = [a.newsd, "--config", lg.config, "--data-dir", data, "once", "--json"]
             if a.profile:
                 cmd = perf_cmd(os.path.join(out, "perf-e2e.data")) + cmd
+            if a.strace:
+                cmd = strace_cmd(os.path.join(out, "strace.txt")) + cmd
             log(f"e2e: {' '.join(cmd)}")
             with open(os.path.join(out, "newsd.log"), "w") as errf:
                 status, wall, ru = run_waited(cmd, a.timeout, stderr=errf, env=newsd_env())
             cpu, rss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            ctxt = ru.ru_nvcsw + ru.ru_nivcsw
             report = None
             for line in open(os.path.join(out, "newsd.log")):
                 try:
@@ -187,8 +219,14 @@ def e2e(a):
         "store_bytes_on_disk": store,
         "store_bytes_apparent": apparent(data),
         "store_bytes_per_stored_article": round(store / max(report["stored"], 1)),
+        "ctxt_switches_per_article": round(ctxt / done, 2) if ctxt is not None else None,
         "profiled": bool(a.profile),
     }
+    if a.strace:
+        counts = strace_counts(os.path.join(out, "strace.txt"))
+        res["strace"] = {k: counts.get(k, 0) for k in ("futex", "sync_file_range", "pwrite64",
+                                                       "epoll_wait", "sched_yield")}
+        res["strace_total_calls"] = sum(counts.values())
     failed = f", failed {report['failed']}" if report.get("failed") is not None else ""
     json.dump(res, open(os.path.join(out, "e2e.json"), "w"), indent=2)
     print(json.dumps(res, indent=2))
@@ -200,6 +238,7 @@ def e2e(a):
 | newsd CPU | {cpu:.1f} s → **{cpu * 1000 / done:.2f} ms/article** |
 | extraction only (`clean --batch`, in-process) | {ex_per_page * 1000:.3f} ms/page |
 | CPU per article ÷ extraction | **{cpu / done / ex_per_page:.2f}×** |
+| context switches | {res["ctxt_switches_per_article"]} per article |
 | peak RSS | {rss:.0f} MiB |
 | store on disk | {store / 1e6:.1f} MB → **{store / max(report['stored'], 1) / 1024:.1f} KiB/stored article** |""")
 
@@ -247,6 +286,7 @@ def e2e_run(a, lg, data, admin, out):
             rejected = m.get("newsd_pages_rejected_total", 0)
             if stored + dups + rejected >= lg.web["pages"]:
                 wall, cpu, rss = time.monotonic() - t0, proc_cpu(p.pid), proc_hwm_mib(p.pid)
+                ctxt = proc_ctxt(p.pid)
                 status = 0
                 report = {"stored": int(stored), "duplicates": int(dups), "rejected": int(rejected),
                           "failed": None, "feeds_polled": None}
@@ -255,8 +295,8 @@ def e2e_run(a, lg, data, admin, out):
         terminate(p, 60)
         errf.close()
     if report is None:
-        return status, 0, 0, 0, None
-    return status, wall, cpu, rss, report
+        return status, 0, 0, 0, None, None
+    return status, wall, cpu, rss, report, ctxt
 
 
 def proc_cpu(pid):
@@ -462,6 +502,8 @@ def main():
     ap.add_argument("--copies", type=float, default=0.12)
     ap.add_argument("--timeout", type=int, default=1200, help="e2e: bound of each newsd run (s)")
     ap.add_argument("--profile", action="store_true", help="e2e: run newsd under perf record")
+    ap.add_argument("--strace", action="store_true",
+                    help="e2e: run newsd once under strace -c -f (syscall counts; its CPU is then not comparable)")
     ap.add_argument("--run", action="store_true", help="e2e: measure `newsd run` instead of `newsd once`")
     ap.add_argument("--modes", default="conditional,unchanged200")
     ap.add_argument("--rate", type=int, default=1000, help="scale: offered polls/s (interval = feeds/rate)")

@@ -14,7 +14,7 @@
 //!   │          │          │        │        │          │          │          dups, sigs, bands, feeds, rejects
 //!   │          │          │        │        │          │          └ shingles → MinHash → LSH bands; verdict;
 //!   │          │          │        │        │          │            same wording? the texts settle it
-//!   │          │          │        │        │          └ HTML → CleanArticle (sync, blocking pool)
+//!   │          │          │        │        │          └ HTML → CleanArticle (sync, on the page threads)
 //!   │          │          │        │        └ canonical URL, article id and name
 //!   │          │          │        └ feed bytes → ParsedFeed (repair, depth check, feed-rs)
 //!   │          │          └ one reqwest client: caps, conditional GET, per-host limits, egress guard
@@ -23,12 +23,14 @@
 //! ```
 //!
 //! [`pipeline`] is the only module that knows several stages: `pipeline/poll.rs` polls one
-//! feed and reports on every way out (panic and timeout included), `pipeline/page.rs` runs the
-//! page workers over a bounded queue, and `pipeline/writer.rs` is the one writer thread that
-//! performs "duplicate?" and "insert" together (reading a candidate original's text back when
-//! the template check needs it). [`pipeline::gate`] pauses ingest while the store cannot write
+//! feed and reports on every way out (panic and timeout included) and hands the writer its
+//! articles as one job per poll (chunks when a page is slow), `pipeline/page.rs` runs the
+//! page workers (fetch) over a bounded queue, `pipeline/cpu.rs` the page threads (one per
+//! core, one bounded queue) that decode, extract and fingerprint pages and parse feeds, and
+//! `pipeline/writer.rs` is the one writer thread that performs "duplicate?" and "insert"
+//! together (reading a candidate original's text back when the template check needs it). [`pipeline::gate`] pauses ingest while the store cannot write
 //! (disk full) or free disk is below the watermark, and reopens the store when it can;
-//! [`pipeline::liveness`] records what the writer and page workers hold.
+//! [`pipeline::liveness`] records what the writer, page workers and page threads hold.
 //! [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book, O(log n)
 //! per poll), reloads feed lists, drains on shutdown, tells systemd and the probes what
 //! [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
@@ -56,7 +58,7 @@
 //! | [`store`] | every sled access | decide duplicates |
 //! | [`metrics`] | counters and histograms (atomics, enum labels), Prometheus text | do I/O |
 //! | [`events`] | one function per notable event: counts its metric, then logs it | decide anything |
-//! | [`pipeline`] | poll, page workers, writer; the ingest gate; liveness evidence | know the schedule |
+//! | [`pipeline`] | poll, page workers, page threads, writer; the ingest gate; liveness evidence | know the schedule |
 //! | [`daemon`] | scheduler loop, health, admin port, control socket, systemd | touch sled (through [`store`]) |
 //! | [`cluster`] | leases (partitions, committer), the worker's link to NATS, the committer, the replica follower, `cluster status` | touch sled except through [`store`]; run without `[cluster]` |
 //! | [`export`] | the export directory (written, and read back for `import`) and the export stream | touch sled (reads through [`store`]) |

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,13 @@ impl Link {
     }
 
     async fn publish_candidate(&self, candidate: Candidate) -> Result<(), String> {
+        let ack = self.send_candidate(candidate).await?;
+        self.acknowledged(ack).await
+    }
+
+    /// Sends a candidate to the candidates stream; the stream's acknowledgement is the
+    /// returned future's ([`Link::acknowledged`]).
+    async fn send_candidate(&self, candidate: Candidate) -> Result<PublishAckFuture, String> {
         let id = candidate.message_id();
         let mut payload =
             serde_json::to_vec(&candidate).map_err(|e| self.failed("encode candidate", e))?;
@@ -101,12 +108,15 @@ impl Link {
         let publish = PublishMessage::build()
             .payload(payload.into())
             .message_id(id);
-        let ack = self
-            .nats
+        self.nats
             .js
             .send_publish(self.nats.cfg.candidates_subject(), publish)
             .await
-            .map_err(|e| self.failed("publish candidate", e))?;
+            .map_err(|e| self.failed("publish candidate", e))
+    }
+
+    /// Waits for the stream to acknowledge a sent candidate: Ok once it is durably there.
+    async fn acknowledged(&self, ack: PublishAckFuture) -> Result<(), String> {
         match ack.await {
             Ok(_) => {
                 events::candidate_published(&self.metrics);
@@ -175,5 +185,25 @@ impl Shared for Link {
 
     fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(self.publish_candidate(candidate))
+    }
+
+    /// Sent back to back (one connection, so they land in this order), then the
+    /// acknowledgements are awaited: one round trip for the chunk instead of one per
+    /// candidate.
+    fn publish_all(&self, candidates: Vec<Candidate>) -> BoxFuture<'_, Vec<Result<(), String>>> {
+        Box::pin(async move {
+            let mut sent = Vec::with_capacity(candidates.len());
+            for candidate in candidates {
+                sent.push(self.send_candidate(candidate).await);
+            }
+            let mut out = Vec::with_capacity(sent.len());
+            for ack in sent {
+                out.push(match ack {
+                    Ok(ack) => self.acknowledged(ack).await,
+                    Err(e) => Err(e),
+                });
+            }
+            out
+        })
     }
 }

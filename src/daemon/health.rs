@@ -211,7 +211,7 @@ mod tests {
             })
             .unwrap(),
         );
-        let liveness = Arc::new(Liveness::new(2));
+        let liveness = Arc::new(Liveness::new(2, 1));
         let gate = Arc::new(Gate::new(store, Arc::new(Metrics::new()), 0));
         let h = Health::new(Duration::from_secs(60)).watching(
             liveness.clone(),

@@ -85,6 +85,8 @@ pub enum DaemonError {
         "`newsd once` is single-node only: this config has a [cluster] section (run the workers with `newsd run`)"
     )]
     OnceInCluster,
+    #[error("cannot start the pipeline's page threads: {0}")]
+    Threads(#[source] std::io::Error),
 }
 
 /// Everything a pass or the daemon needs, built once.
@@ -131,7 +133,10 @@ impl Services {
             metrics.clone(),
             cfg.store.min_free_bytes,
         ));
-        let liveness = Arc::new(Liveness::new(cfg.daemon.page_workers));
+        let liveness = Arc::new(Liveness::new(
+            cfg.daemon.page_workers,
+            crate::pipeline::page_threads(),
+        ));
         // A memory that cannot be read is a loss of learning, not of data: start afresh.
         let site_memory = Arc::new(store.load_site_memory().unwrap_or_else(|e| {
             warn!(event = "site_memory_unreadable", error = %e, "site memory starts empty");
@@ -165,7 +170,8 @@ impl Services {
                 shared,
             },
             hooks,
-        );
+        )
+        .map_err(DaemonError::Threads)?;
         Ok(Services {
             cfg,
             store,

@@ -361,8 +361,11 @@ impl Fetcher {
             });
         }
         // Decompression happens inside the stream, so this counts decoded bytes: a small
-        // compressed bomb stops at the cap with memory bounded by the cap.
-        let mut body = Vec::new();
+        // compressed bomb stops at the cap with memory bounded by the cap. The buffer starts at
+        // the announced length (capped by the limit; reqwest announces none for a compressed
+        // body), so an uncompressed page is one allocation instead of a doubling series.
+        let announced = resp.content_length().unwrap_or(0).min(limit);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| classify::classify(shown, &e, &self.cfg))?;

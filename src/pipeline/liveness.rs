@@ -1,7 +1,7 @@
 //! Evidence of progress from inside the pipeline, for `/healthz` and the systemd watchdog.
 //!
-//! Owns: when the writer took its current job and when each page worker took its current
-//! page. Idle is not stuck: a writer waiting for work is healthy; a writer that has held one
+//! Owns: when the writer took its current job, when each page worker took its current
+//! page, and when each page thread ([`super::cpu`]) took its current job. Idle is not stuck: a writer waiting for work is healthy; a writer that has held one
 //! job for minutes (one short sled transaction normally) is not. Must not: decide what
 //! "too long" is (the daemon's health check does) or block: every call is a relaxed atomic.
 
@@ -16,14 +16,18 @@ pub struct Liveness {
     writer_since: AtomicU64,
     /// Same, one slot per page worker.
     pages: Vec<AtomicU64>,
+    /// Same, one slot per page thread.
+    threads: Vec<AtomicU64>,
 }
 
 impl Liveness {
-    pub fn new(page_workers: usize) -> Liveness {
+    pub fn new(page_workers: usize, page_threads: usize) -> Liveness {
+        let slots = |n| (0..n).map(|_| AtomicU64::new(0)).collect();
         Liveness {
             origin: Instant::now(),
             writer_since: AtomicU64::new(0),
-            pages: (0..page_workers).map(|_| AtomicU64::new(0)).collect(),
+            pages: slots(page_workers),
+            threads: slots(page_threads),
         }
     }
 
@@ -60,10 +64,24 @@ impl Liveness {
         }
     }
 
-    /// Age of the oldest page a worker is on (None when every worker is idle).
+    pub fn thread_started(&self, thread: usize) {
+        if let Some(slot) = self.threads.get(thread) {
+            slot.store(self.stamp(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn thread_done(&self, thread: usize) {
+        if let Some(slot) = self.threads.get(thread) {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Age of the oldest page (or job) a page worker or page thread is on (None when all
+    /// are idle).
     pub fn oldest_page(&self) -> Option<Duration> {
         self.pages
             .iter()
+            .chain(&self.threads)
             .filter_map(|s| self.age(s.load(Ordering::Relaxed)))
             .max()
     }
@@ -75,7 +93,7 @@ mod tests {
 
     #[test]
     fn idle_is_not_busy_and_a_held_job_ages() {
-        let l = Liveness::new(2);
+        let l = Liveness::new(2, 1);
         assert_eq!(l.writer_busy_for(), None);
         assert_eq!(l.oldest_page(), None);
         l.writer_started();
@@ -86,6 +104,12 @@ mod tests {
         assert!(l.oldest_page().unwrap() >= Duration::from_millis(20));
         l.writer_done();
         l.page_done(1);
+        assert_eq!(l.oldest_page(), None);
+        l.thread_started(0);
+        l.thread_started(3); // no such thread: ignored
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(l.oldest_page().unwrap() >= Duration::from_millis(20));
+        l.thread_done(0);
         assert_eq!(l.writer_busy_for(), None);
         assert_eq!(l.oldest_page(), None);
     }

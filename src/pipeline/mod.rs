@@ -1,13 +1,16 @@
 //! Pipeline: wires the stages together. The only module that knows several stages.
 //!
 //! ```text
-//!  poll (poll.rs) ──► fetch feed ──► parse (blocking pool) ──► per item: canonical URL, skip known
+//!  poll (poll.rs) ──► fetch feed ──► parse (page thread) ──► per item: canonical URL, skip known
 //!      │                                                          │ PageJob (bounded queue)
 //!      │                                                          ▼
-//!      │                       page workers (page.rs): fetch page ──► decode + extract +
-//!      │                       canonical + fingerprint (blocking pool)
-//!      │  in feed order                                            │ Prepared
+//!      │                       page workers (page.rs, async): fetch page ──► CPU job (bounded
+//!      │                       queue) ──► page threads (cpu.rs, one per core): decode +
+//!      │                       extract + canonical + fingerprint
+//!      │  in feed order: ONE job per poll (a chunk when     │ Prepared (oneshot back to the poll)
+//!      │  the next page is not ready within 250 ms)         ▼
 //!      └──────────────────────────────► writer thread (writer.rs): known? ► dedup ► store
+//!                                        (one reply per job; queued jobs = one transaction)
 //! ```
 //!
 //! Per item, in order: canonicalise the feed link → skip if the store knows it → fetch the
@@ -16,6 +19,16 @@
 //! thread so two copies arriving together cannot both be stored. A feed's poll commits its
 //! items to the writer in feed order (pages are fetched concurrently), so ingest order —
 //! and so which copy counts as the original — follows the publisher's order.
+//!
+//! Hand-offs per poll: the poll gives the writer its prepared articles as ONE job (one
+//! channel send, one wake-up of the writer, one reply), not one per page; ready articles wait
+//! at most 250 ms for the next page of the poll, then go as a chunk of their own, so a slow
+//! page never holds back the ones before it. The writer still decides each article on its
+//! own and writes a batch in one all-or-nothing transaction (never half an article); an
+//! article whose record the store refuses is retried alone. In cluster mode a chunk's
+//! candidates are published back to back in feed order and their acknowledgements awaited
+//! together. Page CPU work runs on the page threads, not on the runtime's workers or the
+//! blocking pool (a `spawn_blocking` per page parked and woke pool threads: a futex storm).
 //!
 //! Cursor safety: a feed's new validators are saved only when every item of that response
 //! is settled (stored, known, recorded as duplicate or permanently rejected); otherwise the
@@ -26,8 +39,10 @@
 //! `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
 //! backoff), so the scheduler always gets its feed back. Store failures go to the ingest
 //! [`gate`], which pauses ingest instead of letting every item log the same error.
-//! [`liveness`] records what the writer and page workers are holding, for the health check.
+//! [`liveness`] records what the writer, page workers and page threads are holding, for the
+//! health check.
 
+mod cpu;
 pub mod gate;
 pub mod liveness;
 mod page;
@@ -153,6 +168,9 @@ pub trait Shared: Send + Sync {
     fn known<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<bool, String>>;
     /// Hands a candidate to the committer; Ok once it is durably in the candidates stream.
     fn publish(&self, candidate: Candidate) -> BoxFuture<'_, Result<(), String>>;
+    /// Hands a poll's chunk of candidates to the committer, in order (they land in the
+    /// stream in that order); one result per candidate, as [`Shared::publish`]'s.
+    fn publish_all(&self, candidates: Vec<Candidate>) -> BoxFuture<'_, Vec<Result<(), String>>>;
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -176,9 +194,11 @@ struct Prepared {
     fingerprint: Fingerprint,
 }
 
+/// A chunk of one poll's articles, in feed order, for the writer; one verdict per article
+/// comes back, in the same order, as ONE reply.
 struct WriteJob {
-    prepared: Prepared,
-    reply: oneshot::Sender<ItemOutcome>,
+    pages: Vec<Prepared>,
+    reply: oneshot::Sender<Vec<ItemOutcome>>,
 }
 
 /// The running pipeline: page workers and the writer thread, plus what a feed poll needs.
@@ -199,6 +219,8 @@ struct Inner {
     hooks: Hooks,
     pages: mpsc::Sender<PageJob>,
     writes: mpsc::Sender<WriteJob>,
+    /// The page threads (feed parses; the page workers hold their own handle).
+    cpu: cpu::Cpu,
 }
 
 /// Handles to the pipeline's background work, to be awaited (or aborted) at shutdown.
@@ -236,18 +258,29 @@ pub struct Hooks {
 pub type PollHook = Arc<dyn Fn(&str) + Send + Sync>;
 pub type WriteHook = Arc<dyn Fn() + Send + Sync>;
 
+/// How many page threads the pipeline runs (one per core): [`Liveness`] needs a slot each.
+pub fn page_threads() -> usize {
+    cpu::threads()
+}
+
 impl Pipeline {
-    /// Starts the page workers and the writer thread.
-    pub fn start(parts: Parts) -> (Pipeline, Workers) {
+    /// Starts the page workers, the page threads and the writer thread; fails only when the
+    /// system refuses a thread.
+    pub fn start(parts: Parts) -> std::io::Result<(Pipeline, Workers)> {
         Self::start_with(parts, Hooks::default())
     }
 
     /// [`Pipeline::start`] with test hooks.
-    pub fn start_with(parts: Parts, hooks: Hooks) -> (Pipeline, Workers) {
+    pub fn start_with(parts: Parts, hooks: Hooks) -> std::io::Result<(Pipeline, Workers)> {
         let cfg = &parts.cfg;
         let (pages_tx, pages_rx) = mpsc::channel::<PageJob>(cfg.daemon.queue_capacity);
         let (writes_tx, writes_rx) = mpsc::channel::<WriteJob>(cfg.daemon.queue_capacity);
-        let page_workers = page::spawn_workers(&parts, pages_rx);
+        let cpu = cpu::Cpu::start(
+            page_threads(),
+            cfg.daemon.queue_capacity,
+            parts.liveness.clone(),
+        )?;
+        let page_workers = page::spawn_workers(&parts, pages_rx, cpu.clone());
         let writer = writer::spawn(
             writes_rx,
             writer::Writer {
@@ -270,15 +303,16 @@ impl Pipeline {
                 hooks,
                 pages: pages_tx,
                 writes: writes_tx,
+                cpu,
             }),
         };
-        (
+        Ok((
             pipeline,
             Workers {
                 page_workers,
                 writer,
             },
-        )
+        ))
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -294,41 +328,47 @@ impl Pipeline {
         self.inner.shared.as_ref()
     }
 
-    /// Hands a prepared article to the writer without waiting for its verdict, which comes
-    /// on the returned receiver: a poll queues all its articles (in feed order, so the writer
-    /// sees them in that order) and the writer takes them as one batch. Cluster mode: the
-    /// article goes to the candidates stream instead, and the verdict (`Queued`) is ready
-    /// once it is durable there (publishes stay in feed order: one at a time per poll).
-    async fn submit(
-        &self,
-        prepared: Prepared,
-    ) -> Result<oneshot::Receiver<ItemOutcome>, ItemOutcome> {
-        if let Some(shared) = &self.inner.shared {
-            let record = writer::record(&prepared, chrono::Utc::now().to_rfc3339());
-            let candidate = Candidate::Page(Box::new(PageCandidate {
-                feed: prepared.feed,
-                aliases: prepared.aliases,
-                record,
-                text: prepared.text,
-                fingerprint: prepared.fingerprint.to_bytes(),
-            }));
-            let outcome = match shared.publish(candidate).await {
-                Ok(()) => ItemOutcome::Queued,
-                Err(e) => ItemOutcome::Failed(e),
-            };
-            let (tx, rx) = oneshot::channel();
-            let _ = tx.send(outcome);
-            return Ok(rx);
-        }
+    /// Hands a chunk of one poll's prepared articles (in feed order) to the writer as ONE
+    /// job, without waiting for the verdicts, which come (one per article, in order) on the
+    /// returned receiver; the writer takes queued jobs as one batch (one transaction).
+    /// Cluster mode: the chunk's candidates go to the candidates stream instead, sent back to
+    /// back in feed order; each verdict (`Queued`, or `Failed`) is ready once the stream has
+    /// acknowledged (or refused) its candidate.
+    async fn submit(&self, pages: Vec<Prepared>) -> oneshot::Receiver<Vec<ItemOutcome>> {
         let (tx, rx) = oneshot::channel();
-        let job = WriteJob {
-            prepared,
-            reply: tx,
-        };
-        match self.inner.writes.send(job).await {
-            Ok(()) => Ok(rx),
-            Err(_) => Err(ItemOutcome::Failed("writer stopped".into())),
+        if let Some(shared) = &self.inner.shared {
+            let now = chrono::Utc::now().to_rfc3339();
+            let candidates = pages
+                .into_iter()
+                .map(|p| {
+                    let record = writer::record(&p, now.clone());
+                    Candidate::Page(Box::new(PageCandidate {
+                        feed: p.feed,
+                        aliases: p.aliases,
+                        record,
+                        text: p.text,
+                        fingerprint: p.fingerprint.to_bytes(),
+                    }))
+                })
+                .collect();
+            let outcomes = shared
+                .publish_all(candidates)
+                .await
+                .into_iter()
+                .map(|r| match r {
+                    Ok(()) => ItemOutcome::Queued,
+                    Err(e) => ItemOutcome::Failed(e),
+                })
+                .collect();
+            let _ = tx.send(outcomes);
+            return rx;
         }
+        let job = WriteJob { pages, reply: tx };
+        if let Err(mpsc::error::SendError(job)) = self.inner.writes.send(job).await {
+            let failed = ItemOutcome::Failed("writer stopped".into());
+            let _ = job.reply.send(vec![failed; job.pages.len()]);
+        }
+        rx
     }
 }
 

@@ -1,5 +1,6 @@
 //! Page workers: fetch an article page, decode, extract, canonicalise and fingerprint it
-//! (CPU-bound work on the blocking pool), and hand the result back to the feed's poll.
+//! (CPU-bound work on the page threads, [`super::cpu`]), and hand the result back to the
+//! feed's poll.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
+use super::cpu::{Cpu, CpuError};
 use super::{ItemOutcome, PageJob, Parts, Prepared, Shared};
 use crate::article;
 use crate::cluster::Candidate;
@@ -33,10 +35,11 @@ struct Worker {
     site_memory: Arc<SiteMemory>,
     /// Cluster mode: rejects go to the committer instead of the local store.
     shared: Option<Arc<dyn Shared>>,
+    cpu: Cpu,
 }
 
 /// Starts `daemon.page_workers` workers sharing one bounded queue.
-pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinSet<()> {
+pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>, cpu: Cpu) -> JoinSet<()> {
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let worker = Worker {
         fetcher: parts.fetcher.clone(),
@@ -48,6 +51,7 @@ pub(super) fn spawn_workers(parts: &Parts, rx: mpsc::Receiver<PageJob>) -> JoinS
         liveness: parts.liveness.clone(),
         site_memory: parts.site_memory.clone(),
         shared: parts.shared.clone(),
+        cpu,
     };
     let mut set = JoinSet::new();
     for slot in 0..parts.cfg.daemon.page_workers {
@@ -147,24 +151,27 @@ impl Worker {
         let url_for_task = fetched_url.clone();
         let item_for_task = item.clone();
         let started = std::time::Instant::now();
-        let done = tokio::task::spawn_blocking(move || {
-            let html = crate::extract::decode_html(&fetched.body, fetched.content_type.as_deref())?;
-            // Site chrome the host repeats is dropped, and kept out of the fingerprint; then
-            // the page is remembered (after, so a page is never judged by its own blocks).
-            let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
-            if let Some(host) = &page.host {
-                let page_id = xxhash_rust::xxh3::xxh3_64(url_for_task.as_str().as_bytes());
-                memory.observe_page(host, page_id, &page);
-            }
-            let body = page.fingerprint_text();
-            let mut article = page.article;
-            fill_from_feed(&mut article, &item_for_task);
-            let canonical =
-                article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
-            let fingerprint = engine.fingerprint(&article.title, &body);
-            Ok::<_, ExtractError>((article, canonical, fingerprint))
-        })
-        .await;
+        let done = self
+            .cpu
+            .run(move || {
+                let html =
+                    crate::extract::decode_html(&fetched.body, fetched.content_type.as_deref())?;
+                // Site chrome the host repeats is dropped, and kept out of the fingerprint; then
+                // the page is remembered (after, so a page is never judged by its own blocks).
+                let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
+                if let Some(host) = &page.host {
+                    let page_id = xxhash_rust::xxh3::xxh3_64(url_for_task.as_str().as_bytes());
+                    memory.observe_page(host, page_id, &page);
+                }
+                let body = page.fingerprint_text();
+                let mut article = page.article;
+                fill_from_feed(&mut article, &item_for_task);
+                let canonical =
+                    article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
+                let fingerprint = engine.fingerprint(&article.title, &body);
+                Ok::<_, ExtractError>((article, canonical, fingerprint))
+            })
+            .await;
         events::extracted(metrics, started.elapsed());
         let (article, canonical, fingerprint) = match done {
             Ok(Ok(x)) => x,
@@ -173,6 +180,12 @@ impl Worker {
                 return Err(self
                     .reject(format!("{fetched_url}: {e}"), failure, &aliases)
                     .await);
+            }
+            Err(CpuError::Stopped) => {
+                return Err(ItemOutcome::Failed(format!(
+                    "{fetched_url}: {}",
+                    CpuError::Stopped
+                )));
             }
             Err(e) => {
                 let reason = format!("{fetched_url}: extractor crashed: {e}");

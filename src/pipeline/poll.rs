@@ -23,6 +23,10 @@ use crate::store::StoreError;
 /// paused meanwhile if the store is failing, so this is a floor, not a hammer).
 const STORE_RETRY: Duration = Duration::from_secs(60);
 
+/// How long the ready articles of a poll wait for its next page before they go to the writer
+/// without it.
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
+
 impl Pipeline {
     /// Polls one feed and reports on every way out: a poll that panics or runs past
     /// `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
@@ -214,15 +218,16 @@ impl Pipeline {
         let max_items = cfg.fetch.max_feed_items;
         let (body, content_type, final_url) =
             (fetched.body, fetched.content_type, fetched.final_url);
-        let parsed = tokio::task::spawn_blocking(move || {
-            feed::parse_feed(&body, content_type.as_deref(), &final_url, max_items)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(FeedError::Malformed {
-                reason: format!("parser crashed: {e}"),
-            })
-        });
+        let parsed = self
+            .inner
+            .cpu
+            .run(move || feed::parse_feed(&body, content_type.as_deref(), &final_url, max_items))
+            .await
+            .unwrap_or_else(|e| {
+                Err(FeedError::Malformed {
+                    reason: format!("parser crashed: {e}"),
+                })
+            });
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) => {
@@ -274,25 +279,52 @@ impl Pipeline {
             }
             pending.push(rx);
         }
-        // Each article goes to the writer as soon as its page is ready, in feed order, without
-        // waiting for the one before to be written: the writer takes the queued ones as one
-        // batch (one transaction). The verdicts are collected after.
-        let mut verdicts = Vec::with_capacity(pending.len());
-        for rx in pending {
-            verdicts.push(match rx.await {
-                Ok(Ok(prepared)) => self.submit(prepared).await,
-                Ok(Err(outcome)) => Err(outcome),
-                Err(_) => Err(ItemOutcome::Failed("worker stopped".into())),
-            });
+        // The articles go to the writer in feed order, as chunks: a chunk is flushed when
+        // the next page is not ready within FLUSH_AFTER (or is the last), so a slow page does
+        // not hold back the ready ones before it; a poll whose pages come in together is one
+        // job, one transaction and one reply. The verdicts are collected after.
+        let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; pending.len()];
+        let mut chunks: Vec<(Vec<usize>, oneshot::Receiver<Vec<ItemOutcome>>)> = Vec::new();
+        let mut chunk: (Vec<usize>, Vec<super::Prepared>) = Default::default();
+        for (i, mut rx) in pending.into_iter().enumerate() {
+            let ready = match (&mut rx).now_or_never() {
+                Some(r) => r,
+                None if chunk.0.is_empty() => rx.await,
+                None => match tokio::time::timeout(FLUSH_AFTER, &mut rx).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        let (idx, pages) = std::mem::take(&mut chunk);
+                        chunks.push((idx, self.submit(pages).await));
+                        rx.await
+                    }
+                },
+            };
+            match ready {
+                Ok(Ok(prepared)) => {
+                    chunk.0.push(i);
+                    chunk.1.push(prepared);
+                }
+                Ok(Err(outcome)) => outcomes[i] = Some(outcome),
+                Err(_) => outcomes[i] = Some(ItemOutcome::Failed("worker stopped".into())),
+            }
+        }
+        if !chunk.0.is_empty() {
+            let (idx, pages) = chunk;
+            chunks.push((idx, self.submit(pages).await));
+        }
+        for (idx, rx) in chunks {
+            let mut verdicts = rx.await.unwrap_or_default().into_iter();
+            for i in idx {
+                outcomes[i] = Some(
+                    verdicts
+                        .next()
+                        .unwrap_or_else(|| ItemOutcome::Failed("writer stopped".into())),
+                );
+            }
         }
         let mut all_settled = true;
-        for verdict in verdicts {
-            let outcome = match verdict {
-                Ok(rx) => rx
-                    .await
-                    .unwrap_or_else(|_| ItemOutcome::Failed("writer stopped".into())),
-                Err(outcome) => outcome,
-            };
+        for outcome in outcomes.into_iter() {
+            let outcome = outcome.unwrap_or_else(|| ItemOutcome::Failed("not decided".into()));
             all_settled &= outcome.settled();
             match &outcome {
                 ItemOutcome::Stored(_) => state.articles += 1,

@@ -108,6 +108,43 @@ async fn items_are_committed_in_feed_order_whatever_order_their_pages_arrive_in(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_page_is_stored_while_a_slow_page_later_in_the_poll_still_loads() {
+    let server = Server::start().await;
+    server.route("/fast", Route::ok(HTML, story_page(30)));
+    server.route(
+        "/slow",
+        Route::ok(HTML, story_page(31)).after(Duration::from_secs(6)),
+    );
+    let links: Vec<String> = ["/fast", "/slow"].iter().map(|p| server.url(p)).collect();
+    server.route("/feed", Route::ok(RSS, rss(&links)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = test_config(dir.path());
+    cfg.fetch.request_timeout_secs = 60;
+    let services = Services::start(cfg).unwrap();
+    let pipeline = services.pipeline.clone();
+    let feed = spec(&server.url("/feed"));
+    let poll = tokio::spawn(async move { pipeline.poll(&feed).await });
+    // A reader of the store sees the fast page's article while the slow page is loading
+    // (the poll cannot end before it answers).
+    loop {
+        let poll_over = poll.is_finished();
+        if services.store.known(&links[0]).unwrap().is_some() {
+            assert!(!poll_over, "stored only when the whole poll was done");
+            break;
+        }
+        assert!(!poll_over, "the poll ended without storing the fast page");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(services.store.known(&links[1]).unwrap(), None);
+    let done = poll.await.unwrap();
+    assert_eq!((done.report.stored, done.failure), (2, None));
+    let urls: Vec<String> = services.store.records().map(|r| r.unwrap().url).collect();
+    assert_eq!(urls, links, "still in feed order");
+    stop(services).await;
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validators_advance_only_when_every_item_is_settled() {
     let server = Server::start().await;
     let links: Vec<String> = ["/a", "/b"].iter().map(|p| server.url(p)).collect();

@@ -9,10 +9,11 @@
 //! - apply: the batch's decisions go to [`Store::apply`] in ONE transaction (all or nothing,
 //!   so never half an article), then the known URLs get their aliases.
 //!
-//! The writer takes whatever is queued (up to [`MAX_BATCH`] jobs) as one batch: under load
-//! that is one transaction and one thread wake-up for several articles; when the queue is
-//! short, a batch is one article, as before. Article k+1 of a batch sees article k: as a
-//! known URL and as a duplicate candidate.
+//! A job is a chunk of one poll's articles, in feed order (usually the whole poll: see
+//! [`super::poll`]), answered with ONE reply. The writer takes whatever jobs are queued (up to
+//! [`MAX_BATCH`] articles, always whole jobs) as one batch: one transaction and one thread
+//! wake-up for several articles. Article k+1 of a batch sees article k: as a known URL and
+//! as a duplicate candidate.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -32,10 +33,11 @@ use crate::store::{
     Applied, ArticleRecord, DuplicateRecord, NewArticle, Original, Store, StoreError, Write,
 };
 
-/// Most queued jobs decided and written together.
+/// Most articles decided and written together (a job larger than this is still taken
+/// whole).
 const MAX_BATCH: usize = 32;
 
-/// Runs before each job; tests use it to stall or crash the writer on purpose.
+/// Runs before each article is decided; tests use it to stall or crash the writer on purpose.
 type Hook = Option<super::WriteHook>;
 
 /// What the writer thread works with.
@@ -54,18 +56,25 @@ pub(super) fn spawn(rx: mpsc::Receiver<WriteJob>, w: Writer) -> tokio::task::Joi
 
 fn writer_loop(mut rx: mpsc::Receiver<WriteJob>, w: &Writer) {
     while let Some(first) = rx.blocking_recv() {
+        let mut n = first.pages.len();
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        while n < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(job) => {
+                    n += job.pages.len();
+                    jobs.push(job);
+                }
                 Err(_) => break,
             }
         }
+        let pages: Vec<&Prepared> = jobs.iter().flat_map(|j| &j.pages).collect();
         w.liveness.writer_started();
-        let outcomes = write_batch(w, &jobs);
+        let outcomes = write_batch(w, &pages);
         w.liveness.writer_done();
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
+        let mut outcomes = outcomes.into_iter();
+        for job in jobs {
+            let mine = outcomes.by_ref().take(job.pages.len()).collect();
+            let _ = job.reply.send(mine);
         }
     }
     if let Err(e) = w.store.flush() {
@@ -221,14 +230,13 @@ fn span(p: &Prepared) -> tracing::Span {
     info_span!("article", feed = %p.feed, url = %p.canonical)
 }
 
-/// Decides every job (in order, each seeing the ones before), applies the decisions in one
-/// transaction, and returns each job's outcome.
-fn write_batch(w: &Writer, jobs: &[WriteJob]) -> Vec<ItemOutcome> {
-    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; jobs.len()];
+/// Decides every article (in order, each seeing the ones before), applies the decisions in
+/// one transaction, and returns each article's outcome.
+fn write_batch(w: &Writer, pages: &[&Prepared]) -> Vec<ItemOutcome> {
+    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; pages.len()];
     let mut decided: Vec<(usize, Decision)> = Vec::new();
     let mut pending = Pending::default();
-    for (i, job) in jobs.iter().enumerate() {
-        let p = &job.prepared;
+    for (i, &p) in pages.iter().enumerate() {
         let _enter = span(p).entered();
         // A panic here would leave the daemon running but storing nothing; contain it to the
         // one article.
@@ -254,7 +262,7 @@ fn write_batch(w: &Writer, jobs: &[WriteJob]) -> Vec<ItemOutcome> {
         .iter()
         .filter(|(_, d)| *d != Decision::Known)
         .count();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(w, jobs, &decided))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(w, pages, &decided))) {
         Ok(Ok(done)) => {
             for (i, o) in done {
                 outcomes[i] = Some(o);
@@ -264,7 +272,7 @@ fn write_batch(w: &Writer, jobs: &[WriteJob]) -> Vec<ItemOutcome> {
         // its own (nothing of the batch was written, so their decisions are taken again).
         Ok(Err(StoreError::Record { .. })) | Err(_) if writes_n > 1 => {
             for &(i, _) in &decided {
-                outcomes[i] = write_batch(w, std::slice::from_ref(&jobs[i])).pop();
+                outcomes[i] = write_batch(w, &[pages[i]]).pop();
             }
         }
         Ok(Err(e)) => {
@@ -293,23 +301,21 @@ fn panicked() -> ItemOutcome {
     ItemOutcome::Failed("writer panicked".into())
 }
 
-/// Writes the decided jobs' articles and copies in one transaction, then aliases the known
-/// ones; returns (job index, outcome).
+/// Writes the decided articles and copies in one transaction, then aliases the known
+/// ones; returns (article index, outcome).
 fn apply(
     w: &Writer,
-    jobs: &[WriteJob],
+    pages: &[&Prepared],
     decided: &[(usize, Decision)],
 ) -> Result<Vec<(usize, ItemOutcome)>, StoreError> {
     let now = Utc::now().to_rfc3339();
     let fingerprints: Vec<Option<Vec<u8>>> = decided
         .iter()
-        .map(|(i, d)| {
-            matches!(d, Decision::New { .. }).then(|| jobs[*i].prepared.fingerprint.to_bytes())
-        })
+        .map(|(i, d)| matches!(d, Decision::New { .. }).then(|| pages[*i].fingerprint.to_bytes()))
         .collect();
     let mut writes = Vec::new();
     for ((i, d), fp) in decided.iter().zip(&fingerprints) {
-        let p = &jobs[*i].prepared;
+        let p = pages[*i];
         match (d, fp) {
             (Decision::New { band_keys }, Some(fp)) => writes.push(Write::New(NewArticle {
                 record: record(p, now.clone()),
@@ -341,7 +347,7 @@ fn apply(
     let mut applied = w.store.apply(writes)?.into_iter();
     let mut out = Vec::with_capacity(decided.len());
     for (i, d) in decided {
-        let p = &jobs[*i].prepared;
+        let p = pages[*i];
         let _enter = span(p).entered();
         let outcome = match (d, d.ne(&Decision::Known).then(|| applied.next()).flatten()) {
             (Decision::Known, _) => {

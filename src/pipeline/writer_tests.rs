@@ -4,7 +4,6 @@
 use super::*;
 use crate::config::Config;
 use crate::model::{CleanArticle, PageMeta};
-use tokio::sync::oneshot;
 use url::Url;
 
 /// A body of `n` paragraphs of pseudo-random words (seeded), so two seeds share no shingles.
@@ -59,7 +58,7 @@ fn writer(dir: &std::path::Path) -> (Writer, Config) {
         store,
         engine: Arc::new(Engine::new(&cfg.dedup).unwrap()),
         metrics,
-        liveness: Arc::new(Liveness::new(1)),
+        liveness: Arc::new(Liveness::new(1, 1)),
         hook: None,
     };
     (w, cfg)
@@ -84,14 +83,8 @@ fn stream(engine: &Engine) -> Vec<Prepared> {
     ]
 }
 
-fn jobs(items: Vec<Prepared>) -> Vec<WriteJob> {
-    items
-        .into_iter()
-        .map(|prepared| WriteJob {
-            prepared,
-            reply: oneshot::channel().0,
-        })
-        .collect()
+fn refs(items: &[Prepared]) -> Vec<&Prepared> {
+    items.iter().collect()
 }
 
 #[test]
@@ -99,10 +92,11 @@ fn a_batch_sees_its_own_earlier_articles_like_single_writes_do() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (batched, _) = writer(a.path());
     let (single, _) = writer(b.path());
-    let together = write_batch(&batched, &jobs(stream(&batched.engine)));
-    let one_by_one: Vec<ItemOutcome> = jobs(stream(&single.engine))
-        .chunks(1)
-        .flat_map(|job| write_batch(&single, job))
+    let items = stream(&batched.engine);
+    let together = write_batch(&batched, &refs(&items));
+    let one_by_one: Vec<ItemOutcome> = stream(&single.engine)
+        .iter()
+        .flat_map(|p| write_batch(&single, &[p]))
         .collect();
     assert_eq!(together, one_by_one);
     let ItemOutcome::Stored(first) = &together[0] else {
@@ -137,13 +131,13 @@ fn a_batch_the_store_refuses_writes_nothing_of_it() {
     let (w, _) = writer(dir.path());
     let mut items = stream(&w.engine);
     items.truncate(2);
-    let jobs = jobs(items);
+    let pages = refs(&items);
     // A copy recorded under an original that is not there: the store aborts the batch.
     let decided = vec![
         (
             0,
             Decision::New {
-                band_keys: w.engine.band_keys(&jobs[0].prepared.fingerprint),
+                band_keys: w.engine.band_keys(&pages[0].fingerprint),
             },
         ),
         (
@@ -155,7 +149,7 @@ fn a_batch_the_store_refuses_writes_nothing_of_it() {
         ),
     ];
     assert!(matches!(
-        apply(&w, &jobs, &decided),
+        apply(&w, &pages, &decided),
         Err(StoreError::Record { .. })
     ));
     let stats = w.store.stats().unwrap();
@@ -174,17 +168,16 @@ fn a_panic_on_one_article_of_a_batch_fails_that_article_only() {
             panic!("injected writer panic");
         }
     }));
-    let out = write_batch(&w, &jobs(stream(&w.engine)));
+    let items = stream(&w.engine);
+    let out = write_batch(&w, &refs(&items));
     assert!(matches!(out[0], ItemOutcome::Stored(_)), "{out:?}");
     assert_eq!(out[1], ItemOutcome::Failed("writer panicked".into()));
     assert_eq!(out[2], ItemOutcome::Known);
     assert!(matches!(out[3], ItemOutcome::Stored(_)), "{out:?}");
     // The copy is retried later (its URL is not remembered) and then recorded.
     assert_eq!(w.store.known("http://b.example/copy").unwrap(), None);
-    let again = write_batch(
-        &w,
-        &jobs(stream(&w.engine).into_iter().skip(1).take(1).collect()),
-    );
+    let items = stream(&w.engine);
+    let again = write_batch(&w, &[&items[1]]);
     assert!(
         matches!(again[0], ItemOutcome::Duplicate { .. }),
         "{again:?}"
