@@ -41,21 +41,13 @@ pub(crate) struct Cpu {
     jobs: mpsc::Sender<Job>,
 }
 
-/// How many page threads: one per core the process may use.
-pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 impl Cpu {
-    /// Starts `n` (at least 1) page threads sharing a queue of `capacity` jobs.
-    pub(crate) fn start(
-        n: usize,
-        capacity: usize,
-        liveness: Arc<Liveness>,
-    ) -> std::io::Result<Cpu> {
+    /// Starts one page thread per slot `liveness` has (at least one), sharing a queue of
+    /// `capacity` jobs.
+    pub(crate) fn start(capacity: usize, liveness: Arc<Liveness>) -> std::io::Result<Cpu> {
         let (tx, rx) = mpsc::channel::<Job>(capacity.max(1));
         let rx = Arc::new(Mutex::new(rx));
-        for slot in 0..n.max(1) {
+        for slot in 0..liveness.page_threads().max(1) {
             let (rx, liveness) = (rx.clone(), liveness.clone());
             std::thread::Builder::new()
                 .name(format!("newsd-page-{slot}"))
@@ -109,7 +101,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_run_on_the_page_threads_and_a_panic_is_answered_not_fatal() {
         let liveness = Arc::new(Liveness::new(0, 2));
-        let cpu = Cpu::start(2, 4, liveness.clone()).unwrap();
+        let cpu = Cpu::start(4, liveness.clone()).unwrap();
         let name = cpu
             .run(|| std::thread::current().name().map(str::to_string))
             .await
@@ -130,7 +122,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_held_by_a_page_thread_shows_in_liveness() {
         let liveness = Arc::new(Liveness::new(0, 1));
-        let cpu = Cpu::start(1, 4, liveness.clone()).unwrap();
+        let cpu = Cpu::start(4, liveness.clone()).unwrap();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let (started_tx, started_rx) = oneshot::channel();
         let held = tokio::spawn({

@@ -1,9 +1,10 @@
 //! Evidence of progress from inside the pipeline, for `/healthz` and the systemd watchdog.
 //!
 //! Owns: when the writer took its current job, when each page worker took its current
-//! page, and when each page thread ([`super::cpu`]) took its current job. Idle is not stuck: a writer waiting for work is healthy; a writer that has held one
-//! job for minutes (one short sled transaction normally) is not. Must not: decide what
-//! "too long" is (the daemon's health check does) or block: every call is a relaxed atomic.
+//! page, and when each page thread ([`super::cpu`]) took its current job. Idle is not stuck:
+//! a writer waiting for work is healthy; a writer that has held one job for minutes (one
+//! short sled transaction normally) is not. Must not: decide what "too long" is (the daemon's
+//! health check does) or block: every call is a relaxed atomic.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -53,26 +54,30 @@ impl Liveness {
     }
 
     pub fn page_started(&self, worker: usize) {
-        if let Some(slot) = self.pages.get(worker) {
-            slot.store(self.stamp(), Ordering::Relaxed);
-        }
+        self.mark(&self.pages, worker, true);
     }
 
     pub fn page_done(&self, worker: usize) {
-        if let Some(slot) = self.pages.get(worker) {
-            slot.store(0, Ordering::Relaxed);
-        }
+        self.mark(&self.pages, worker, false);
     }
 
     pub fn thread_started(&self, thread: usize) {
-        if let Some(slot) = self.threads.get(thread) {
-            slot.store(self.stamp(), Ordering::Relaxed);
-        }
+        self.mark(&self.threads, thread, true);
     }
 
     pub fn thread_done(&self, thread: usize) {
-        if let Some(slot) = self.threads.get(thread) {
-            slot.store(0, Ordering::Relaxed);
+        self.mark(&self.threads, thread, false);
+    }
+
+    /// How many page threads have a slot: the pipeline starts that many.
+    pub fn page_threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Stamps slot `i` busy (now) or idle; a slot that does not exist is ignored.
+    fn mark(&self, slots: &[AtomicU64], i: usize, busy: bool) {
+        if let Some(slot) = slots.get(i) {
+            slot.store(if busy { self.stamp() } else { 0 }, Ordering::Relaxed);
         }
     }
 

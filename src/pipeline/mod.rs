@@ -258,9 +258,10 @@ pub struct Hooks {
 pub type PollHook = Arc<dyn Fn(&str) + Send + Sync>;
 pub type WriteHook = Arc<dyn Fn() + Send + Sync>;
 
-/// How many page threads the pipeline runs (one per core): [`Liveness`] needs a slot each.
+/// How many page threads to run: one per core the process may use. Size the [`Liveness`]
+/// with it; the pipeline starts one page thread per slot there.
 pub fn page_threads() -> usize {
-    cpu::threads()
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Pipeline {
@@ -275,11 +276,7 @@ impl Pipeline {
         let cfg = &parts.cfg;
         let (pages_tx, pages_rx) = mpsc::channel::<PageJob>(cfg.daemon.queue_capacity);
         let (writes_tx, writes_rx) = mpsc::channel::<WriteJob>(cfg.daemon.queue_capacity);
-        let cpu = cpu::Cpu::start(
-            page_threads(),
-            cfg.daemon.queue_capacity,
-            parts.liveness.clone(),
-        )?;
+        let cpu = cpu::Cpu::start(cfg.daemon.queue_capacity, parts.liveness.clone())?;
         let page_workers = page::spawn_workers(&parts, pages_rx, cpu.clone());
         let writer = writer::spawn(
             writes_rx,

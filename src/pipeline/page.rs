@@ -181,11 +181,8 @@ impl Worker {
                     .reject(format!("{fetched_url}: {e}"), failure, &aliases)
                     .await);
             }
-            Err(CpuError::Stopped) => {
-                return Err(ItemOutcome::Failed(format!(
-                    "{fetched_url}: {}",
-                    CpuError::Stopped
-                )));
+            Err(e @ CpuError::Stopped) => {
+                return Err(ItemOutcome::Failed(format!("{fetched_url}: {e}")));
             }
             Err(e) => {
                 let reason = format!("{fetched_url}: extractor crashed: {e}");
