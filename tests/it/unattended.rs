@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::e2e::seed;
+use crate::e2e::{Seed, seed};
 use crate::server::Route;
 use crate::util::*;
 
@@ -26,21 +26,43 @@ pub(crate) fn notifications(sock: &UnixDatagram, until: impl Fn(&[String]) -> bo
     got
 }
 
-#[test]
-fn systemd_hears_ready_status_watchdog_and_stopping() {
-    let s = seed();
+/// `newsd run` over the seed site, telling a fake systemd (a datagram socket in its temp
+/// dir) what it does, with systemd's watchdog set to `watchdog_usec`. Fields drop in order:
+/// the daemon first, the site it reads last.
+struct UnderFakeSystemd {
+    daemon: Daemon,
+    sock: UnixDatagram,
+    config: PathBuf,
+    dir: tempfile::TempDir,
+    _seed: Seed,
+}
+
+fn under_fake_systemd(watchdog_usec: &str) -> UnderFakeSystemd {
+    let seed = seed();
     let dir = tempfile::tempdir().unwrap();
     let sock_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let config = write_config(dir.path(), &s.feeds, "");
-    let mut daemon = Daemon::start_with_env(
+    let config = write_config(dir.path(), &seed.feeds, "");
+    let daemon = Daemon::start_with_env(
         &config,
         &[
             ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
-            ("WATCHDOG_USEC", "1000000"),
+            ("WATCHDOG_USEC", watchdog_usec),
         ],
     );
-    let got = notifications(&sock, |g| {
+    UnderFakeSystemd {
+        daemon,
+        sock,
+        config,
+        dir,
+        _seed: seed,
+    }
+}
+
+#[test]
+fn systemd_hears_ready_status_watchdog_and_stopping() {
+    let mut sys = under_fake_systemd("1000000");
+    let got = notifications(&sys.sock, |g| {
         g.iter().any(|m| m.contains("READY=1"))
             && g.iter().any(|m| m.contains("5 stored today"))
             && g.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 3
@@ -54,10 +76,10 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
         status.contains("3 feeds: 0 due, 0 in flight, 0 failing hosts; 5 stored today"),
         "{status}"
     );
-    daemon.wait_for("\"feed_polled\"", 3);
-    let (exit, _) = daemon.stop();
+    sys.daemon.wait_for("\"feed_polled\"", 3);
+    let (exit, _) = sys.daemon.stop();
     assert!(exit.success());
-    let rest = notifications(&sock, |g| g.iter().any(|m| m.contains("STOPPING=1")));
+    let rest = notifications(&sys.sock, |g| g.iter().any(|m| m.contains("STOPPING=1")));
     assert!(!rest.is_empty());
 }
 
@@ -66,22 +88,10 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
 /// and stops on SIGTERM.
 #[test]
 fn a_notify_socket_nobody_reads_costs_notifications_not_the_daemon() {
-    let s = seed();
-    let dir = tempfile::tempdir().unwrap();
-    let sock_path = dir.path().join("notify.sock");
-    // Bound and never read: its queue fills after a few watchdog pings.
-    let _sock = UnixDatagram::bind(&sock_path).unwrap();
-    let config = write_config(dir.path(), &s.feeds, "");
-    let mut daemon = Daemon::start_with_env(
-        &config,
-        &[
-            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
-            // Pings every 50 ms.
-            ("WATCHDOG_USEC", "200000"),
-        ],
-    );
-    let admin = daemon.admin_addr();
-    daemon.wait_for("\"feed_polled\"", 3);
+    // Pings every 50 ms; the socket is never read, so its queue fills after a few.
+    let mut sys = under_fake_systemd("200000");
+    let admin = sys.daemon.admin_addr();
+    sys.daemon.wait_for("\"feed_polled\"", 3);
     let deadline = Instant::now() + Duration::from_secs(30);
     let dropped = loop {
         let (code, metrics) = http_get(&admin, "/metrics");
@@ -98,7 +108,7 @@ fn a_notify_socket_nobody_reads_costs_notifications_not_the_daemon() {
         assert!(Instant::now() < deadline, "{dropped} dropped after 30 s");
         std::thread::sleep(Duration::from_millis(100));
     };
-    let (exit, log) = daemon.stop();
+    let (exit, log) = sys.daemon.stop();
     assert!(exit.success(), "{}", log.join("\n"));
     let warnings = log
         .iter()
@@ -108,8 +118,8 @@ fn a_notify_socket_nobody_reads_costs_notifications_not_the_daemon() {
         warnings, 1,
         "{dropped} dropped: one warning, not one per message"
     );
-    let export_dir = dir.path().join("export");
-    assert_eq!(export(&config, &export_dir).len(), 5);
+    let export_dir = sys.dir.path().join("export");
+    assert_eq!(export(&sys.config, &export_dir).len(), 5);
 }
 
 /// A small tmpfs, unmounted (lazily, even if a test fails) when dropped. Needs root: CI runs
