@@ -21,6 +21,7 @@
 //! | `newsd_ingest_paused` | gauge | — 1 while ingest is paused (store failing or disk below `store.min_free_bytes`) |
 //! | `newsd_store_errors_total` | counter | — store operations that failed (each one, logged or not) |
 //! | `newsd_notify_dropped_total` | counter | — systemd notifications (STATUS, WATCHDOG, …) its socket did not take |
+//! | `newsd_scheduler_wakeups_total` | counter | — turns of `newsd run`'s scheduler loop (a poll ended, a feed came due, a timer); a steep rate with polls in flight means it spins |
 //! | `newsd_polls_abandoned_total` | counter | `reason` (`panic`, `timeout`): polls that did not end normally |
 //! | `newsd_failing_feeds` | gauge | `kind` ([`ErrorKind`]) — feeds whose last poll failed, by the error's kind |
 //! | `newsd_fetch_duration_seconds` | histogram | `target`; includes waiting for the host's turn |
@@ -177,6 +178,7 @@ pub struct Metrics {
     ingest_paused: Cell,
     store_errors: Cell,
     notify_dropped: Cell,
+    scheduler_wakeups: Cell,
     polls_abandoned: [Cell; 2],
     failing_feeds: [Cell; ERROR_KINDS],
     fetch_duration: [Histogram; 2],
@@ -285,6 +287,11 @@ impl Metrics {
 
     pub(crate) fn notify_dropped(&self) {
         self.notify_dropped.add(1);
+    }
+
+    /// The scheduler loop woke for one turn.
+    pub(crate) fn scheduler_woke(&self) {
+        self.scheduler_wakeups.add(1);
     }
 
     /// Ingest was paused (true) or resumed (false).
@@ -416,6 +423,11 @@ impl Metrics {
                 "newsd_notify_dropped_total",
                 "systemd notifications its socket did not take (queue full or socket gone).",
                 &self.notify_dropped,
+            ),
+            (
+                "newsd_scheduler_wakeups_total",
+                "Turns of the scheduler loop (a poll ended, a feed came due, a timer fired).",
+                &self.scheduler_wakeups,
             ),
         ] {
             simple(&mut out, name, "counter", help, cell.get().to_string());

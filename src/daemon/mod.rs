@@ -454,6 +454,16 @@ async fn supervise(gate: Arc<Gate>, stop: CancellationToken, fatal: Cancellation
     }
 }
 
+/// Why the scheduler cannot start a poll now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Blocked {
+    /// Ingest paused (store failing, disk low) or, in cluster mode, NATS or the leases
+    /// failing: rechecked every second.
+    Paused,
+    /// Every poll slot (`daemon.max_concurrent_feeds`) taken: a poll's end frees one.
+    Full,
+}
+
 /// The scheduler loop of `newsd run` and its state.
 struct Schedule<'a> {
     cfg: &'a Config,
@@ -535,16 +545,24 @@ impl<'a> Schedule<'a> {
         let watchdog = self.watchdog;
         let mut next_list_check = Instant::now() + LIST_CHECK_EVERY;
         loop {
+            self.services.metrics.scheduler_woke();
             self.after_pause();
             self.dispatch();
             let mut wake = next_list_check.min(self.next_status);
-            if let Some(t) = self.book.next_due() {
+            // The next due feed is a reason to wake only when it could be dispatched then.
+            // With every poll slot taken, a due feed would wake the loop at once, again and
+            // again (a spin that burned a core through every backlog): a poll's end wakes it
+            // instead. While paused, the one-second recheck below does.
+            let blocked = self.dispatch_blocked();
+            if let Some(t) = self.book.next_due()
+                && blocked.is_none()
+            {
                 wake = wake.min(t);
             }
             if let Some(w) = watchdog {
                 wake = wake.min(Instant::now() + w);
             }
-            if self.services.gate.is_paused() || self.cluster_paused() {
+            if blocked == Some(Blocked::Paused) {
                 wake = wake.min(Instant::now() + Duration::from_secs(1));
             }
             tokio::select! {
@@ -615,14 +633,21 @@ impl<'a> Schedule<'a> {
         self.was_paused = paused;
     }
 
+    /// Why no poll can start now, if none can.
+    fn dispatch_blocked(&self) -> Option<Blocked> {
+        if self.services.gate.is_paused() || self.cluster_paused() {
+            Some(Blocked::Paused)
+        } else if self.polls.len() >= self.cfg.daemon.max_concurrent_feeds {
+            Some(Blocked::Full)
+        } else {
+            None
+        }
+    }
+
     /// Starts every due feed, up to the concurrency cap; none while ingest is paused.
     fn dispatch(&mut self) {
         let now = Instant::now();
-        let cluster_paused = self.cluster_paused();
-        while self.polls.len() < self.cfg.daemon.max_concurrent_feeds
-            && !self.services.gate.is_paused()
-            && !cluster_paused
-        {
+        while self.dispatch_blocked().is_none() {
             let Some(spec) = self.book.pop_due(now) else {
                 break;
             };

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::e2e::{Seed, seed};
-use crate::server::Route;
+use crate::server::{Delivery, Route, Server};
 use crate::util::*;
 
 /// Datagrams sent to a fake `NOTIFY_SOCKET`, collected until `until` says stop.
@@ -178,6 +178,50 @@ fn metric(addr: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("{series} not in:\n{body}"))
 }
 
+/// A due feed waiting for a poll slot must not wake the scheduler: it did, at once and again,
+/// burning a core through every backlog (the first pass of a long list, slow hosts).
+#[test]
+fn a_due_feed_waiting_for_a_poll_slot_does_not_spin_the_scheduler() {
+    let server = Server::empty();
+    // Both feeds answer slowly (60 bytes, one per 100 ms): whichever starts first holds the
+    // only poll slot for ~6 s while the other is due.
+    let slow = Route::new(200, "application/rss+xml", "<rss>".repeat(12))
+        .delivery(Delivery::Trickle(Duration::from_millis(100)));
+    server.put("/a.xml", slow.clone());
+    server.put("/b.xml", slow);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[server.url("/a.xml"), server.url("/b.xml")],
+        "max_concurrent_feeds = 1\n",
+    );
+    let mut daemon = Daemon::start(&config);
+    let addr = daemon.admin_addr();
+    let polled = || server.hits("/a.xml") + server.hits("/b.xml");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while polled() == 0 {
+        assert!(Instant::now() < deadline, "no feed was polled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let turns = metric(&addr, "newsd_scheduler_wakeups_total");
+    std::thread::sleep(Duration::from_secs(2));
+    let turns = metric(&addr, "newsd_scheduler_wakeups_total") - turns;
+    assert_eq!(polled(), 1, "one poll slot: the second feed waits for it");
+    assert!(
+        turns <= 5.0,
+        "with every slot taken the scheduler waits for a poll to end, yet it turned {turns} times in 2 s"
+    );
+    // The waiting feed starts when the slot frees.
+    while server.hits("/a.xml") == 0 || server.hits("/b.xml") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting feed was never polled"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon.stop();
+}
+
 #[test]
 fn a_full_disk_pauses_ingest_with_one_error_and_it_resumes_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
@@ -331,7 +375,15 @@ fn below_the_free_disk_watermark_nothing_is_polled() {
     daemon.wait_for("\"ingest_paused\"", 1);
     assert_eq!(http_get(&addr, "/readyz").0, 503);
     assert_eq!(metric(&addr, "newsd_ingest_paused"), 1.0);
+    // Every feed is due and none may start: the scheduler rechecks once a second, it does
+    // not spin.
+    let turns = metric(&addr, "newsd_scheduler_wakeups_total");
     std::thread::sleep(Duration::from_secs(2));
+    let turns = metric(&addr, "newsd_scheduler_wakeups_total") - turns;
+    assert!(
+        turns <= 6.0,
+        "paused, the scheduler rechecks once a second, yet it turned {turns} times in 2 s"
+    );
     let (exit, _) = daemon.stop();
     assert!(exit.success());
     assert!(s.server.log().is_empty(), "{:#?}", s.server.log());
