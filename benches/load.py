@@ -165,6 +165,7 @@ def e2e(a):
     try:
         if a.run:
             status, wall, cpu, rss, report, ctxt = e2e_run(a, lg, data, admin, out)
+            sys_cpu = None
         else:
             cmd = [a.newsd, "--config", lg.config, "--data-dir", data, "once", "--json"]
             if a.profile:
@@ -175,6 +176,7 @@ def e2e(a):
             with open(os.path.join(out, "newsd.log"), "w") as errf:
                 status, wall, ru = run_waited(cmd, a.timeout, stderr=errf, env=newsd_env())
             cpu, rss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            sys_cpu = ru.ru_stime
             ctxt = ru.ru_nvcsw + ru.ru_nivcsw
             report = None
             for line in open(os.path.join(out, "newsd.log")):
@@ -210,6 +212,7 @@ def e2e(a):
         "articles_per_s_wall": round(done / wall, 1),
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_article": round(cpu * 1000 / done, 3),
+        "system_cpu_ms_per_article": round(sys_cpu * 1000 / done, 3) if sys_cpu is not None else None,
         "extract_cpu_ms_per_page": round(ex_per_page * 1000, 3),
         "extract_process_cpu_ms_per_page": round((cru.ru_utime + cru.ru_stime) * 1000 / len(rows), 3),
         "ratio_cpu_per_article_to_extraction": round(cpu / done / ex_per_page, 2),
