@@ -3,6 +3,8 @@
 //! first bytes > statistical detection (chardetng). Binary payloads are refused up front so the
 //! parser never sees them.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use super::ExtractError;
@@ -15,26 +17,57 @@ const DETECT_BYTES: usize = 64 * 1024;
 
 /// Decodes an HTML payload to UTF-8 text (see the module doc for the precedence).
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> Result<String, ExtractError> {
-    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+    decode(Cow::Borrowed(bytes), content_type)
+}
+
+/// [`decode_html`] on a body the caller no longer needs: valid UTF-8 (most of the web)
+/// becomes the text without a copy, and is validated once.
+pub fn decode_html_owned(
+    bytes: Vec<u8>,
+    content_type: Option<&str>,
+) -> Result<String, ExtractError> {
+    decode(Cow::Owned(bytes), content_type)
+}
+
+fn decode(bytes: Cow<'_, [u8]>, content_type: Option<&str>) -> Result<String, ExtractError> {
+    if let Some((enc, bom_len)) = Encoding::for_bom(&bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return Ok(text.into_owned());
     }
-    check_binary(bytes)?;
+    check_binary(&bytes)?;
     let declared = content_type
         .and_then(charset_from_content_type)
         .or_else(|| prescan(&bytes[..bytes.len().min(PRESCAN_BYTES)]));
-    let enc = match declared {
-        Some(enc) => enc,
-        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
-        None => {
-            let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-            let sample = &bytes[..bytes.len().min(DETECT_BYTES)];
-            det.feed(sample, sample.len() == bytes.len());
-            det.guess(None, chardetng::Utf8Detection::Allow)
-        }
+    let (enc, bytes) = match declared {
+        Some(enc) if enc == UTF_8 => match utf8(bytes) {
+            Ok(text) => return Ok(text),
+            // Declared UTF-8 but not quite: decoded with replacement characters below.
+            Err(bytes) => (UTF_8, bytes),
+        },
+        Some(enc) => (enc, bytes),
+        None => match utf8(bytes) {
+            Ok(text) => return Ok(text),
+            Err(bytes) => {
+                let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+                let sample = &bytes[..bytes.len().min(DETECT_BYTES)];
+                det.feed(sample, sample.len() == bytes.len());
+                (det.guess(None, chardetng::Utf8Detection::Allow), bytes)
+            }
+        },
     };
-    let (text, _) = enc.decode_without_bom_handling(bytes);
+    let (text, _) = enc.decode_without_bom_handling(&bytes);
     Ok(text.into_owned())
+}
+
+/// The bytes as text when they are valid UTF-8 (an owned buffer is reused), else the bytes.
+fn utf8(bytes: Cow<'_, [u8]>) -> Result<String, Cow<'_, [u8]>> {
+    match bytes {
+        Cow::Owned(v) => String::from_utf8(v).map_err(|e| Cow::Owned(e.into_bytes())),
+        Cow::Borrowed(b) => match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(Cow::Borrowed(b)),
+        },
+    }
 }
 
 /// An HTML label as the standard maps it: UTF-16 declared inside the bytes cannot be true (we
@@ -223,6 +256,44 @@ mod tests {
                 "{bytes:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_owned_body_decodes_exactly_as_a_borrowed_one() {
+        let (legacy, _, _) = encoding_rs::WINDOWS_1252.encode("<p>Le café est très apprécié.</p>");
+        let cases: [(&[u8], Option<&str>); 7] = [
+            ("<p>naïve café</p>".as_bytes(), None),
+            (
+                "<p>naïve café</p>".as_bytes(),
+                Some("text/html; charset=utf-8"),
+            ),
+            // Declared UTF-8, one stray Latin-1 byte: replaced, not refused.
+            (b"<meta charset=utf-8><p>caf\xe9 ok</p>", None),
+            (b"<p>caf\xe9 ok</p>", Some("text/html; charset=UTF-8")),
+            (
+                b"<meta charset=\"windows-1252\"><p>caf\xe9 \x93q\x94</p>",
+                None,
+            ),
+            (&legacy, None),
+            (
+                b"\xef\xbb\xbf<p>bom</p>",
+                Some("text/html; charset=iso-8859-1"),
+            ),
+        ];
+        for (bytes, ct) in cases {
+            let borrowed = decode_html(bytes, ct).unwrap();
+            let owned = decode_html_owned(bytes.to_vec(), ct).unwrap();
+            assert_eq!(owned, borrowed, "{ct:?} {bytes:?}");
+        }
+        assert!(
+            decode_html_owned(
+                b"<p>caf\xe9 ok</p>".to_vec(),
+                Some("text/html; charset=utf-8")
+            )
+            .unwrap()
+            .contains("caf\u{fffd} ok")
+        );
+        assert!(decode_html_owned(b"%PDF-1.4".to_vec(), None).is_err());
     }
 
     #[test]
