@@ -198,7 +198,7 @@ fn a_due_feed_waiting_for_a_poll_slot_does_not_spin_the_scheduler() {
     let mut daemon = Daemon::start(&config);
     let addr = daemon.admin_addr();
     let polled = || server.hits("/a.xml") + server.hits("/b.xml");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while polled() == 0 {
         assert!(Instant::now() < deadline, "no feed was polled");
         std::thread::sleep(Duration::from_millis(20));
