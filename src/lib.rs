@@ -32,7 +32,8 @@
 //! (disk full) or free disk is below the watermark, and reopens the store when it can;
 //! [`pipeline::liveness`] records what the writer, page workers and page threads hold.
 //! [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book, O(log n)
-//! per poll), reloads feed lists, drains on shutdown, tells systemd and the probes what
+//! per poll; it sleeps while every poll slot is taken) and `newsd once` (`daemon/once.rs`:
+//! polls side by side, committed in list order), reloads feed lists, drains on shutdown, tells systemd and the probes what
 //! [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
 //! and the live export on its owner-only control socket in the data directory. [`cli`] holds one function per command; `main.rs` maps errors to exit codes.
 //!

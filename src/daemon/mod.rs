@@ -6,7 +6,8 @@
 //! is left is abandoned (its feed cursor was not advanced, so it is retried on the next
 //! start), the workers stop, and the store is flushed.
 //!
-//! Pieces: [`scheduler`] (the due-time book, O(log n) per poll), [`health`] (what the probes
+//! Pieces: [`scheduler`] (the due-time book, O(log n) per poll), `once` (the single pass:
+//! polls side by side, committed in list order), [`health`] (what the probes
 //! and the watchdog say, from evidence of progress), `supervise` below (the ingest gate's
 //! recovery loop: free disk and store reopen), `admin` (the loopback HTTP endpoint),
 //! `notify` (systemd).
@@ -16,7 +17,10 @@ pub mod control;
 pub mod health;
 mod lists;
 mod notify;
+mod once;
 pub mod scheduler;
+
+pub use once::once;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -223,75 +227,6 @@ impl Services {
             return Ok(());
         }
         store.flush()
-    }
-}
-
-/// `newsd once`: polls every feed once, in list order, and returns the counts.
-///
-/// Feeds are polled one after another so that ingest order — and so which copy of a story
-/// is the original — is reproducible; pages within a feed are fetched concurrently. A store
-/// that fails (or free disk below the watermark) ends the pass with an error after the
-/// current feed: nothing already stored is lost, and the next pass resumes.
-/// `on_feed` is called with each feed's counts as it is done (the CLI's progress line).
-pub async fn once(
-    cfg: Config,
-    shutdown: CancellationToken,
-    mut on_feed: impl FnMut(&Report),
-) -> Result<Report, DaemonError> {
-    if cfg.cluster.is_some() {
-        return Err(DaemonError::OnceInCluster);
-    }
-    let (feeds, problems) = cfg.load_feeds();
-    for p in &problems {
-        warn!(event = "feed_list_error", error = %p);
-    }
-    let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
-    let services = Services::start(cfg)?;
-    let mut report = Report::default();
-    let mut stopped_by = None;
-    let mut next_disk_check = Instant::now();
-    for spec in &feeds {
-        if shutdown.is_cancelled() {
-            break;
-        }
-        // Free disk is checked before the first feed and every DISK_CHECK_EVERY after; a
-        // store that failed is not reopened here: the pass stops, as documented.
-        if !services.gate.is_paused() && Instant::now() >= next_disk_check {
-            next_disk_check = Instant::now() + DISK_CHECK_EVERY;
-            let gate = services.gate.clone();
-            let _ = tokio::task::spawn_blocking(move || gate.recover()).await;
-        }
-        if services.gate.is_paused() {
-            stopped_by = services.gate.cause().map(|c| c.to_string());
-            break;
-        }
-        match services.store.feed_state(spec.url.as_str()) {
-            Ok(Some(state)) if state.disabled.is_some() => {
-                let why = state.disabled.unwrap_or_default();
-                info!(event = "feed_disabled", feed = %spec.url, reason = %why);
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                services.gate.store_failed(&e, "read feed state");
-                continue;
-            }
-        }
-        tokio::select! {
-            done = services.pipeline.poll(spec) => {
-                report.add(&done.report);
-                on_feed(&done.report);
-            }
-            _ = shutdown.cancelled() => break,
-        }
-    }
-    if stopped_by.is_none() && services.gate.is_paused() {
-        stopped_by = services.gate.cause().map(|c| c.to_string());
-    }
-    services.stop(Instant::now() + drain).await?;
-    match stopped_by {
-        Some(cause) => Err(DaemonError::StoreFailing(cause)),
-        None => Ok(report),
     }
 }
 

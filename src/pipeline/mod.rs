@@ -45,6 +45,7 @@
 mod cpu;
 pub mod gate;
 pub mod liveness;
+pub mod order;
 mod page;
 mod poll;
 pub(crate) mod writer;

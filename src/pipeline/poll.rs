@@ -9,13 +9,15 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use tracing::{Instrument, info_span};
 
-use super::{ItemOutcome, PageJob, Pipeline, PollDone, Report};
+use super::order::{Place, Turn, within};
+use super::{ItemOutcome, PageJob, Pipeline, PollDone, Prepared, Report};
 use crate::article;
 use crate::config::FeedSpec;
 use crate::events;
 use crate::feed::{self, FeedError};
 use crate::fetch::{CacheHints, FetchError, Kind, Outcome};
 use crate::metrics::{Abandon, ErrorKind, ExtractFailure, Target};
+use crate::model::FeedItem;
 use crate::schedule::{self, FeedState};
 use crate::store::StoreError;
 
@@ -32,20 +34,28 @@ impl Pipeline {
     /// `daemon.poll_timeout_secs` is recorded as a failed poll of its feed (error streak,
     /// backoff), so its feed is released and polled again later.
     pub async fn poll(&self, spec: &FeedSpec) -> PollDone {
+        self.poll_after(spec, None).await
+    }
+
+    /// [`Pipeline::poll`] at a place in `newsd once`'s list order (see [`super::order`]): the
+    /// poll fetches and extracts side by side with the others, but registers its pages after
+    /// the poll before it and hands articles to the writer only after that poll has ended.
+    /// The waits do not count against `daemon.poll_timeout_secs`.
+    pub async fn poll_after(&self, spec: &FeedSpec, place: Option<Place>) -> PollDone {
         let feed = spec.url.as_str().to_string();
         let span = info_span!("feed_poll", feed = %feed);
         let timeout = Duration::from_secs(self.inner.cfg.daemon.poll_timeout_secs);
-        let run = AssertUnwindSafe(self.poll_feed(spec)).catch_unwind();
-        let abandoned = match tokio::time::timeout(timeout, run)
-            .instrument(span.clone())
-            .await
-        {
-            Ok(Ok(done)) => return done,
-            Ok(Err(panic)) => {
+        let turn = Turn::new(place);
+        let run = AssertUnwindSafe(self.poll_feed(spec, &turn))
+            .catch_unwind()
+            .instrument(span.clone());
+        let abandoned = match within(timeout, &turn, run).await {
+            Some(Ok(done)) => return done,
+            Some(Err(panic)) => {
                 let msg = panic_message(&*panic);
                 (Abandon::Panic, format!("{feed}: the poll panicked: {msg}"))
             }
-            Err(_) => (
+            None => (
                 Abandon::Timeout,
                 format!(
                     "{feed}: the poll took longer than daemon.poll_timeout_secs ({} s); items done so far are kept",
@@ -118,7 +128,7 @@ impl Pipeline {
     }
 
     /// Polls one feed: fetch, parse, process every new item, update and persist its state.
-    async fn poll_feed(&self, spec: &FeedSpec) -> PollDone {
+    async fn poll_feed(&self, spec: &FeedSpec, turn: &Turn) -> PollDone {
         let feed = spec.url.as_str();
         if let Some(hook) = &self.inner.hooks.before_poll {
             hook(feed);
@@ -139,7 +149,7 @@ impl Pipeline {
                 failure: None,
             };
         }
-        let (report, failure) = match self.poll_with(spec, &mut state).await {
+        let (report, failure) = match self.poll_with(spec, &mut state, turn).await {
             Ok(x) => x,
             Err(e) => {
                 self.inner.gate.store_failed(&e, "feed poll");
@@ -169,9 +179,9 @@ impl Pipeline {
         &self,
         spec: &FeedSpec,
         state: &mut FeedState,
+        turn: &Turn,
     ) -> Result<(Report, Option<ErrorKind>), StoreError> {
         let cfg = &self.inner.cfg;
-        let store = &self.inner.store;
         let feed = spec.url.as_str();
         let now = Utc::now();
         state.last_polled = Some(now);
@@ -246,39 +256,27 @@ impl Pipeline {
         }
         state.ttl_mins = parsed.ttl_mins;
 
-        // Hand every unknown item to the page workers; keep the replies in feed order.
+        // Hand every unknown item to the page workers; keep the replies in feed order. In a
+        // `newsd once` pass, a page an earlier feed of the pass fetches is looked at again
+        // once that feed has ended (it is then stored, or this poll fetches it).
+        turn.wait_to_register().await;
         let mut pending = Vec::new();
         for item in parsed.items {
-            let link = article::canonicalize(&item.link);
-            let known = match &self.inner.shared {
-                None => match store.known(link.as_str())? {
-                    Some(_) => true,
-                    None => store.known(item.link.as_str())?.is_some(),
-                },
-                Some(shared) => {
-                    match shared.known(link.as_str()).await {
-                        Ok(true) => true,
-                        Ok(false) => shared.known(item.link.as_str()).await.unwrap_or(false),
-                        // Unknown for now: fetched, and the committer sorts it out.
-                        Err(_) => false,
-                    }
-                }
-            };
-            if known {
+            if self.known(&item).await? {
                 report.count(&ItemOutcome::Known);
                 continue;
             }
-            let (tx, rx) = oneshot::channel();
-            let job = PageJob {
-                feed: feed.to_string(),
-                item,
-                reply: tx,
-            };
-            if self.inner.pages.send(job).await.is_err() {
-                break; // workers gone: shutting down
+            let link = article::canonicalize(&item.link);
+            if !turn.claim(&[link.as_str(), item.link.as_str()]) {
+                pending.push(Pending::Later(item));
+                continue;
             }
-            pending.push(rx);
+            match self.send_page(feed, item).await {
+                Some(rx) => pending.push(Pending::Page(rx)),
+                None => break, // workers gone: shutting down
+            }
         }
+        turn.registered();
         // The articles go to the writer in feed order, as chunks: a chunk is flushed when
         // the next page is not ready within FLUSH_AFTER (or is the last), so a slow page does
         // not hold back the ready ones before it; a poll whose pages come in together is one
@@ -286,7 +284,24 @@ impl Pipeline {
         let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; pending.len()];
         let mut chunks: Vec<(Vec<usize>, oneshot::Receiver<Vec<ItemOutcome>>)> = Vec::new();
         let mut chunk: (Vec<usize>, Vec<super::Prepared>) = Default::default();
-        for (i, mut rx) in pending.into_iter().enumerate() {
+        for (i, p) in pending.into_iter().enumerate() {
+            let mut rx = match p {
+                Pending::Page(rx) => rx,
+                Pending::Later(item) => {
+                    turn.wait_to_commit().await;
+                    if self.known(&item).await? {
+                        outcomes[i] = Some(ItemOutcome::Known);
+                        continue;
+                    }
+                    match self.send_page(feed, item).await {
+                        Some(rx) => rx,
+                        None => {
+                            outcomes[i] = Some(ItemOutcome::Failed("worker stopped".into()));
+                            continue;
+                        }
+                    }
+                }
+            };
             let ready = match (&mut rx).now_or_never() {
                 Some(r) => r,
                 None if chunk.0.is_empty() => rx.await,
@@ -294,6 +309,7 @@ impl Pipeline {
                     Ok(r) => r,
                     Err(_) => {
                         let (idx, pages) = std::mem::take(&mut chunk);
+                        turn.wait_to_commit().await;
                         chunks.push((idx, self.submit(pages).await));
                         rx.await
                     }
@@ -310,6 +326,7 @@ impl Pipeline {
         }
         if !chunk.0.is_empty() {
             let (idx, pages) = chunk;
+            turn.wait_to_commit().await;
             chunks.push((idx, self.submit(pages).await));
         }
         for (idx, rx) in chunks {
@@ -345,6 +362,40 @@ impl Pipeline {
         self.succeed(state, interval, hints);
         events::feed_polled(metrics, &report);
         Ok((report, None))
+    }
+
+    /// Whether the item's page is stored, recorded or rejected already (by its canonical
+    /// link or its link as given).
+    async fn known(&self, item: &FeedItem) -> Result<bool, StoreError> {
+        let link = article::canonicalize(&item.link);
+        Ok(match &self.inner.shared {
+            None => match self.inner.store.known(link.as_str())? {
+                Some(_) => true,
+                None => self.inner.store.known(item.link.as_str())?.is_some(),
+            },
+            Some(shared) => match shared.known(link.as_str()).await {
+                Ok(true) => true,
+                Ok(false) => shared.known(item.link.as_str()).await.unwrap_or(false),
+                // Unknown for now: fetched, and the committer sorts it out.
+                Err(_) => false,
+            },
+        })
+    }
+
+    /// Queues the item's page for the page workers; None when they are gone (shutdown).
+    async fn send_page(
+        &self,
+        feed: &str,
+        item: FeedItem,
+    ) -> Option<oneshot::Receiver<Result<Prepared, ItemOutcome>>> {
+        let (tx, rx) = oneshot::channel();
+        let job = PageJob {
+            feed: feed.to_string(),
+            item,
+            reply: tx,
+        };
+        self.inner.pages.send(job).await.ok()?;
+        Some(rx)
     }
 
     fn succeed(&self, state: &mut FeedState, interval: Duration, hints: CacheHints) {
@@ -384,6 +435,15 @@ impl Pipeline {
         state.next_poll = Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
         wait
     }
+}
+
+/// An item of a poll, in feed order.
+enum Pending {
+    /// Its page is with the page workers.
+    Page(oneshot::Receiver<Result<Prepared, ItemOutcome>>),
+    /// An earlier feed of the `newsd once` pass fetches its page: looked at again when that
+    /// feed has ended.
+    Later(FeedItem),
 }
 
 /// A poll cut short by the store: retried after [`STORE_RETRY`] (the gate pauses ingest

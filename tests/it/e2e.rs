@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::server::{Server, seed_dir};
+use crate::server::{Delivery, Route, Server, seed_dir};
 use crate::util::*;
 
 pub(crate) struct Seed {
@@ -506,4 +506,74 @@ fn a_template_story_is_stored_and_its_copies_still_caught() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &feeds, "[dedup]\ntemplate_check = false\n\n");
     once_logs(&config, "1 stored, 2 duplicates");
+}
+
+/// `once` polls feeds side by side (up to `daemon.max_concurrent_feeds`) but commits them
+/// in list order: the first listed feed's copy of a story is the original even when the
+/// second feed's copy arrives long before it.
+#[test]
+fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
+    let s = seed();
+    let story = s.manifest["stored"][0]["page"].as_str().unwrap();
+    let mut page = s.server.get(story).unwrap();
+    // Two URLs, one story: without its canonical link each copy names itself.
+    let html = String::from_utf8(page.body.clone()).unwrap();
+    let at = html.find("<link rel=\"canonical\"").unwrap();
+    let end = at + html[at..].find('>').unwrap() + 1;
+    page.body = format!("{}{}", &html[..at], &html[end..]).into_bytes();
+    s.server.put(
+        "/ord/first.html",
+        page.clone()
+            .delivery(Delivery::After(Duration::from_millis(1500))),
+    );
+    s.server.put("/ord/second.html", page);
+    for name in ["first", "second"] {
+        let rss = format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{name}</title>\
+             <item><title>Story</title><link>{}</link><guid>{name}</guid></item></channel></rss>",
+            s.url_of(&format!("/ord/{name}.html"))
+        );
+        s.server.put(
+            &format!("/ord/{name}.xml"),
+            Route::new(200, "application/rss+xml", rss),
+        );
+    }
+    // Every answer takes a while, so polls one after the other never overlap.
+    s.server.set_latency(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[s.url_of("/ord/first.xml"), s.url_of("/ord/second.xml")],
+        "max_concurrent_feeds = 2\n",
+    );
+    let out = newsd(&config, &["once", "--json"]);
+    assert_ok(&out);
+    assert!(
+        s.server.max_in_flight() >= 2,
+        "the feeds were polled one after the other: {:#?}",
+        s.server.log()
+    );
+    let lines = export(&config, &dir.path().join("export"));
+    let urls: Vec<&str> = lines
+        .iter()
+        .map(|l| l["canonical_url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [s.url_of("/ord/first.html")],
+        "the first listed feed's copy is the original, the second's a copy of it"
+    );
+    let report: Value = stderr(&out)
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("feeds_polled").is_some())
+        })
+        .expect("the --json report");
+    assert_eq!(
+        (report["stored"].as_u64(), report["duplicates"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
 }

@@ -29,6 +29,8 @@ pub enum Delivery {
     ResetAfter(usize),
     /// Send one byte per interval.
     Trickle(Duration),
+    /// Answer after this long (not counted as in flight meanwhile).
+    After(Duration),
 }
 
 /// A canned response.
@@ -284,6 +286,9 @@ async fn serve(
         // The request stops counting as in flight once its answer is being written: the
         // client may see the response and start the next one before this task runs again.
         gauge.now.fetch_sub(1, Ordering::SeqCst);
+        if let Delivery::After(wait) = route.delivery {
+            tokio::time::sleep(wait).await;
+        }
         let body: &[u8] = if status == 304 { b"" } else { &route.body };
         let mut head = format!(
             "HTTP/1.1 {status} Status\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
@@ -303,7 +308,7 @@ async fn serve(
         head.push_str("\r\n");
         w.write_all(head.as_bytes()).await?;
         let result = match route.delivery {
-            Delivery::Normal => w.write_all(body).await,
+            Delivery::Normal | Delivery::After(_) => w.write_all(body).await,
             Delivery::ResetAfter(n) => {
                 w.write_all(&body[..n.min(body.len())]).await?;
                 w.flush().await?;

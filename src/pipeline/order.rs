@@ -1,0 +1,253 @@
+//! `newsd once`'s list order, kept while its polls run side by side.
+//!
+//! A poll at a [`Place`] registers the pages it will fetch only after the poll before it has
+//! registered its own, and hands articles to the writer only after the poll before it has
+//! ended. So a page two feeds list is fetched once, by the earlier feed (the later one looks
+//! at it again when the earlier has ended: stored by then, or it fetches the page itself),
+//! and which copy of a story is the original follows the list, whatever arrives first.
+//! `newsd run` polls with no place: every wait is a no-op.
+//!
+//! Owns: the waits, and how long a poll spent in them, which the poll timeout leaves out (it
+//! is the earlier polls' time, not this one's).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Pages claimed in a pass → the list position of the poll that fetches each.
+type Claims = Arc<Mutex<HashMap<String, usize>>>;
+
+/// Hands out places in list order.
+#[derive(Default)]
+pub struct Line {
+    next: usize,
+    claims: Claims,
+    /// The last place's "registered" and "ended" signals (their senders dropped then).
+    registered: Option<oneshot::Receiver<()>>,
+    ended: Option<oneshot::Receiver<()>>,
+}
+
+impl Line {
+    pub fn new() -> Line {
+        Line::default()
+    }
+
+    /// The next place, and the sender to drop when that poll has ended.
+    pub fn next_place(&mut self) -> (Place, oneshot::Sender<()>) {
+        let (registering, registered) = oneshot::channel();
+        let (ending, ended) = oneshot::channel();
+        let place = Place {
+            index: self.next,
+            claims: self.claims.clone(),
+            registered: self.registered.replace(registered),
+            registering,
+            ended: self.ended.replace(ended),
+        };
+        self.next += 1;
+        (place, ending)
+    }
+}
+
+/// A poll's place in the line (see the module doc).
+pub struct Place {
+    index: usize,
+    claims: Claims,
+    /// The poll before has registered its pages (None: first in line).
+    registered: Option<oneshot::Receiver<()>>,
+    /// Dropped when this poll has registered its pages.
+    registering: oneshot::Sender<()>,
+    /// The poll before has ended (None: first in line).
+    ended: Option<oneshot::Receiver<()>>,
+}
+
+/// What a poll does with its place while it runs.
+pub(super) struct Turn {
+    state: Mutex<TurnState>,
+    claims: Option<(usize, Claims)>,
+}
+
+struct TurnState {
+    registered: Option<oneshot::Receiver<()>>,
+    registering: Option<oneshot::Sender<()>>,
+    ended: Option<oneshot::Receiver<()>>,
+    waited: Duration,
+    /// A wait under way, since then.
+    since: Option<Instant>,
+}
+
+impl Turn {
+    pub(super) fn new(place: Option<Place>) -> Turn {
+        let (claims, registered, registering, ended) = match place {
+            Some(p) => (
+                Some((p.index, p.claims)),
+                p.registered,
+                Some(p.registering),
+                p.ended,
+            ),
+            None => (None, None, None, None),
+        };
+        Turn {
+            state: Mutex::new(TurnState {
+                registered,
+                registering,
+                ended,
+                waited: Duration::ZERO,
+                since: None,
+            }),
+            claims,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, TurnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the poll before has registered its pages (at once the second time).
+    pub(super) async fn wait_to_register(&self) {
+        let signal = self.state().registered.take();
+        self.wait(signal).await;
+    }
+
+    /// Registers `pages` as this poll's to fetch; false when an earlier poll of the pass
+    /// fetches one of them.
+    pub(super) fn claim(&self, pages: &[&str]) -> bool {
+        let Some((me, claims)) = &self.claims else {
+            return true;
+        };
+        let mut claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+        if pages
+            .iter()
+            .any(|p| claims.get(*p).is_some_and(|owner| owner < me))
+        {
+            return false;
+        }
+        for p in pages {
+            claims.entry((*p).to_string()).or_insert(*me);
+        }
+        true
+    }
+
+    /// This poll has registered every page it fetches: the next may register its own.
+    pub(super) fn registered(&self) {
+        self.state().registering.take();
+    }
+
+    /// Waits until the poll before has ended (at once the second time); what it stored is
+    /// then known.
+    pub(super) async fn wait_to_commit(&self) {
+        let signal = self.state().ended.take();
+        self.wait(signal).await;
+    }
+
+    async fn wait(&self, signal: Option<oneshot::Receiver<()>>) {
+        let Some(signal) = signal else { return };
+        self.state().since = Some(Instant::now());
+        // Resolves, or errs when the sender is dropped: both mean "go".
+        let _ = signal.await;
+        let mut s = self.state();
+        if let Some(t) = s.since.take() {
+            s.waited += t.elapsed();
+        }
+    }
+
+    /// Time spent waiting so far, a wait under way included.
+    pub(super) fn waited(&self) -> Duration {
+        let s = self.state();
+        s.waited + s.since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+}
+
+/// Runs `fut` for at most `limit`, not counting the time its poll waited for its turn;
+/// None when it ran out of time.
+pub(super) async fn within<F: Future>(limit: Duration, turn: &Turn, fut: F) -> Option<F::Output> {
+    tokio::pin!(fut);
+    let mut deadline = Instant::now() + limit;
+    let mut credited = Duration::ZERO;
+    loop {
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep_until(deadline) => {
+                let waited = turn.waited();
+                if waited <= credited {
+                    return None;
+                }
+                deadline += waited - credited;
+                credited = waited;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The poll timeout leaves out the time a poll waited for its turn, and only that.
+    #[tokio::test(start_paused = true)]
+    async fn the_poll_timeout_does_not_count_the_waits_for_the_turn() {
+        let limit = Duration::from_secs(3);
+        let mut line = Line::new();
+        let (_, first_ended) = line.next_place();
+        let (place, _) = line.next_place();
+        let turn = Turn::new(Some(place));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(first_ended);
+        });
+        // Waits 5 s for its turn, then works 2 s: 7 s in all, 2 s of its own.
+        let t0 = Instant::now();
+        let work = async {
+            turn.wait_to_commit().await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            "done"
+        };
+        assert_eq!(within(limit, &turn, work).await, Some("done"));
+        assert_eq!(t0.elapsed(), Duration::from_secs(7));
+        assert_eq!(turn.waited(), Duration::from_secs(5));
+
+        // Its own work past the limit still times out, wait or no wait.
+        let mut line = Line::new();
+        let (_, first_ended) = line.next_place();
+        let (place, _) = line.next_place();
+        let turn = Turn::new(Some(place));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            drop(first_ended);
+        });
+        let t0 = Instant::now();
+        let work = async {
+            turn.wait_to_commit().await;
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        };
+        assert_eq!(within(limit, &turn, work).await, None);
+        assert_eq!(
+            t0.elapsed(),
+            Duration::from_secs(4),
+            "3 s of its own + 1 s waited"
+        );
+        let free = Turn::new(None);
+        let work = tokio::time::sleep(Duration::from_secs(4));
+        assert_eq!(within(limit, &free, work).await, None);
+    }
+
+    /// A page is fetched by the first poll in line that lists it; a later one waits for it,
+    /// and a poll never defers to itself or to a later poll.
+    #[tokio::test]
+    async fn a_page_is_claimed_by_the_earliest_poll_that_lists_it() {
+        let mut line = Line::new();
+        let (first, _e1) = line.next_place();
+        let (second, _e2) = line.next_place();
+        let (first, second) = (Turn::new(Some(first)), Turn::new(Some(second)));
+        first.wait_to_register().await;
+        assert!(first.claim(&["http://a.test/x", "http://a.test/x?utm=1"]));
+        assert!(first.claim(&["http://a.test/x"]), "its own page twice");
+        first.registered();
+        second.wait_to_register().await;
+        assert!(!second.claim(&["http://a.test/y", "http://a.test/x?utm=1"]));
+        assert!(second.claim(&["http://a.test/z"]));
+        assert!(Turn::new(None).claim(&["http://a.test/x"]), "run: no line");
+    }
+}
