@@ -35,7 +35,7 @@ pub async fn once(
         warn!(event = "feed_list_error", error = %p);
     }
     let drain = Duration::from_secs(cfg.daemon.drain_timeout_secs);
-    let cfg_max_polls = cfg.daemon.max_concurrent_feeds.max(1);
+    let max_polls = cfg.daemon.max_concurrent_feeds.max(1);
     let services = Services::start(cfg)?;
     let mut report = Report::default();
     let mut stopped_by = None;
@@ -49,7 +49,7 @@ pub async fn once(
     let mut list = feeds.iter();
     let mut starting = true;
     loop {
-        while starting && polls.len() < cfg_max_polls {
+        while starting && polls.len() < max_polls {
             if shutdown.is_cancelled() {
                 starting = false;
                 break;
