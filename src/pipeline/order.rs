@@ -7,8 +7,13 @@
 //! and which copy of a story is the original follows the list, whatever arrives first.
 //! `newsd run` polls with no place: every wait is a no-op.
 //!
+//! Every poll passes both signals on only after receiving them ([`Turn::finish`] on every way
+//! out), so the order holds across polls that end early (a 304, an error, nothing new).
+//!
 //! Owns: the waits, and how long a poll spent in them, which the poll timeout leaves out (it
-//! is the earlier polls' time, not this one's).
+//! is the earlier polls' time, not this one's). The credit is whole even when the poll's own
+//! pages are still loading meanwhile; each page fetch has its own timeout
+//! (`fetch.request_timeout_secs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -153,6 +158,19 @@ impl Turn {
         }
     }
 
+    /// On every way out of a poll: passes both signals on only once the poll before has
+    /// given them, so a poll that ended early (a 304, an error, nothing new) never lets a
+    /// later one register or commit ahead of an earlier one.
+    pub(super) async fn finish(&self) {
+        self.wait_to_register().await;
+        self.registered();
+        self.wait_to_commit().await;
+    }
+
+    fn waiting(&self) -> bool {
+        self.state().since.is_some()
+    }
+
     /// Time spent waiting so far, a wait under way included.
     pub(super) fn waited(&self) -> Duration {
         let s = self.state();
@@ -160,22 +178,24 @@ impl Turn {
     }
 }
 
-/// Runs `fut` for at most `limit`, not counting the time its poll waited for its turn;
-/// None when it ran out of time.
+/// Runs `fut` for at most `limit` of its own time (time not spent waiting for its turn);
+/// None when it ran out. While a wait is under way the timer looks again at most once a
+/// second, so a poll may overrun its budget by under a second.
 pub(super) async fn within<F: Future>(limit: Duration, turn: &Turn, fut: F) -> Option<F::Output> {
     tokio::pin!(fut);
-    let mut deadline = Instant::now() + limit;
-    let mut credited = Duration::ZERO;
+    let start = Instant::now();
+    let mut deadline = start + limit;
     loop {
         tokio::select! {
             out = &mut fut => return Some(out),
             _ = tokio::time::sleep_until(deadline) => {
-                let waited = turn.waited();
-                if waited <= credited {
+                let now = Instant::now();
+                let own = now.duration_since(start).saturating_sub(turn.waited());
+                let left = limit.saturating_sub(own);
+                if left.is_zero() {
                     return None;
                 }
-                deadline += waited - credited;
-                credited = waited;
+                deadline = now + if turn.waiting() { left.max(Duration::from_secs(1)) } else { left };
             }
         }
     }

@@ -49,7 +49,10 @@ impl Pipeline {
         let run = AssertUnwindSafe(self.poll_feed(spec, &turn))
             .catch_unwind()
             .instrument(span.clone());
-        let abandoned = match within(timeout, &turn, run).await {
+        let ran = within(timeout, &turn, run).await;
+        // Not counted against the timeout: the earlier polls' time.
+        turn.finish().await;
+        let abandoned = match ran {
             Some(Ok(done)) => return done,
             Some(Err(panic)) => {
                 let msg = panic_message(&*panic);
@@ -289,9 +292,19 @@ impl Pipeline {
                 Pending::Page(rx) => rx,
                 Pending::Later(item) => {
                     turn.wait_to_commit().await;
-                    if self.known(&item).await? {
-                        outcomes[i] = Some(ItemOutcome::Known);
-                        continue;
+                    // Chunks may be with the writer already: a store error fails this item
+                    // (retried next pass) instead of the whole poll's counts.
+                    match self.known(&item).await {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            outcomes[i] = Some(ItemOutcome::Known);
+                            continue;
+                        }
+                        Err(e) => {
+                            self.inner.gate.store_failed(&e, "read known URLs");
+                            outcomes[i] = Some(ItemOutcome::Failed(e.to_string()));
+                            continue;
+                        }
                     }
                     match self.send_page(feed, item).await {
                         Some(rx) => rx,

@@ -508,9 +508,10 @@ fn a_template_story_is_stored_and_its_copies_still_caught() {
     once_logs(&config, "1 stored, 2 duplicates");
 }
 
-/// `once` polls feeds side by side (up to `daemon.max_concurrent_feeds`) but commits them
-/// in list order: the first listed feed's copy of a story is the original even when the
-/// second feed's copy arrives long before it.
+/// `once` polls feeds side by side (up to `daemon.max_concurrent_feeds`) but keeps the list
+/// order: the first listed feed's copy of a story is the original even when a later feed's
+/// copy arrives long before it, a link two feeds list is fetched once, and a feed that ends
+/// early in between (here: 404) does not let the later one jump the line.
 #[test]
 fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
     let s = seed();
@@ -527,24 +528,44 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
             .delivery(Delivery::After(Duration::from_millis(1500))),
     );
     s.server.put("/ord/second.html", page);
-    for name in ["first", "second"] {
-        let rss = format!(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{name}</title>\
-             <item><title>Story</title><link>{}</link><guid>{name}</guid></item></channel></rss>",
-            s.url_of(&format!("/ord/{name}.html"))
-        );
-        s.server.put(
-            &format!("/ord/{name}.xml"),
-            Route::new(200, "application/rss+xml", rss),
-        );
-    }
+    let rss = |name: &str, pages: &[&str]| {
+        let items: String = pages
+            .iter()
+            .map(|p| {
+                format!(
+                    "<item><title>Story</title><link>{}</link><guid>{name}{p}</guid></item>",
+                    s.url_of(&format!("/ord/{p}.html"))
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{name}</title>{items}</channel></rss>"
+        )
+    };
+    s.server.put(
+        "/ord/first.xml",
+        Route::new(200, "application/rss+xml", rss("first", &["first"])),
+    );
+    // The last feed lists the first feed's page too: it must wait for it, not fetch it.
+    s.server.put(
+        "/ord/second.xml",
+        Route::new(
+            200,
+            "application/rss+xml",
+            rss("second", &["first", "second"]),
+        ),
+    );
     // Every answer takes a while, so polls one after the other never overlap.
     s.server.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
-        &[s.url_of("/ord/first.xml"), s.url_of("/ord/second.xml")],
-        "max_concurrent_feeds = 2\n",
+        &[
+            s.url_of("/ord/first.xml"),
+            s.url_of("/ord/gone.xml"),
+            s.url_of("/ord/second.xml"),
+        ],
+        "max_concurrent_feeds = 3\n",
     );
     let out = newsd(&config, &["once", "--json"]);
     assert_ok(&out);
@@ -553,6 +574,7 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
         "the feeds were polled one after the other: {:#?}",
         s.server.log()
     );
+    assert_eq!(s.server.hits("/ord/first.html"), 1, "fetched once");
     let lines = export(&config, &dir.path().join("export"));
     let urls: Vec<&str> = lines
         .iter()
@@ -561,7 +583,7 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
     assert_eq!(
         urls,
         [s.url_of("/ord/first.html")],
-        "the first listed feed's copy is the original, the second's a copy of it"
+        "the first listed feed's copy is the original, the last one's a copy of it"
     );
     let report: Value = stderr(&out)
         .lines()
@@ -571,9 +593,6 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
                 .filter(|v| v.get("feeds_polled").is_some())
         })
         .expect("the --json report");
-    assert_eq!(
-        (report["stored"].as_u64(), report["duplicates"].as_u64()),
-        (Some(1), Some(1)),
-        "{report}"
-    );
+    let counts = ["stored", "duplicates", "known", "feed_errors"].map(|k| report[k].as_u64());
+    assert_eq!(counts, [Some(1), Some(1), Some(1), Some(1)], "{report}");
 }
