@@ -112,8 +112,7 @@ impl Turn {
 
     /// Waits until the poll before has registered its pages (at once the second time).
     pub(super) async fn wait_to_register(&self) {
-        let signal = self.state().registered.take();
-        self.wait(signal).await;
+        self.wait(Signal::Registered).await;
     }
 
     /// Registers `pages` as this poll's to fetch; false when an earlier poll of the pass
@@ -143,19 +142,26 @@ impl Turn {
     /// Waits until the poll before has ended (at once the second time); what it stored is
     /// then known.
     pub(super) async fn wait_to_commit(&self) {
-        let signal = self.state().ended.take();
-        self.wait(signal).await;
+        self.wait(Signal::Ended).await;
     }
 
-    async fn wait(&self, signal: Option<oneshot::Receiver<()>>) {
-        let Some(signal) = signal else { return };
+    /// Waits for the signal once. A wait cut short (the poll timed out in it) puts the
+    /// signal back, so [`Turn::finish`] still waits for it.
+    async fn wait(&self, which: Signal) {
+        let Some(signal) = which.slot(&mut self.state()).take() else {
+            return;
+        };
+        let mut held = Held {
+            turn: self,
+            which,
+            signal: Some(signal),
+        };
         self.state().since = Some(Instant::now());
-        // Resolves, or errs when the sender is dropped: both mean "go".
-        let _ = signal.await;
-        let mut s = self.state();
-        if let Some(t) = s.since.take() {
-            s.waited += t.elapsed();
+        if let Some(signal) = held.signal.as_mut() {
+            // Resolves, or errs when the sender is dropped: both mean "go".
+            let _ = signal.await;
         }
+        held.signal = None;
     }
 
     /// On every way out of a poll: passes both signals on only once the poll before has
@@ -175,6 +181,42 @@ impl Turn {
     pub(super) fn waited(&self) -> Duration {
         let s = self.state();
         s.waited + s.since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+}
+
+/// The two signals a poll waits for.
+#[derive(Clone, Copy)]
+enum Signal {
+    Registered,
+    Ended,
+}
+
+impl Signal {
+    fn slot(self, s: &mut TurnState) -> &mut Option<oneshot::Receiver<()>> {
+        match self {
+            Signal::Registered => &mut s.registered,
+            Signal::Ended => &mut s.ended,
+        }
+    }
+}
+
+/// A signal being waited for: on drop the wait's time is counted, and a signal not yet
+/// received goes back to its slot.
+struct Held<'a> {
+    turn: &'a Turn,
+    which: Signal,
+    signal: Option<oneshot::Receiver<()>>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut s = self.turn.state();
+        if let Some(t) = s.since.take() {
+            s.waited += t.elapsed();
+        }
+        if let Some(signal) = self.signal.take() {
+            *self.which.slot(&mut s) = Some(signal);
+        }
     }
 }
 
@@ -251,6 +293,34 @@ mod tests {
         let free = Turn::new(None);
         let work = tokio::time::sleep(Duration::from_secs(4));
         assert_eq!(within(limit, &free, work).await, None);
+    }
+
+    /// A poll that runs out of time just as it starts to wait still passes its turn on only
+    /// after the poll before it has ended (the timer and the wait race; tried many times).
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_that_times_out_while_waiting_still_keeps_its_place() {
+        for _ in 0..40 {
+            let mut line = Line::new();
+            let (_, first_ended) = line.next_place();
+            let (place, _) = line.next_place();
+            let turn = Turn::new(Some(place));
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                drop(first_ended);
+            });
+            let t0 = Instant::now();
+            let work = async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                turn.wait_to_commit().await;
+            };
+            assert_eq!(within(Duration::from_secs(3), &turn, work).await, None);
+            turn.finish().await;
+            assert_eq!(
+                t0.elapsed(),
+                Duration::from_secs(10),
+                "finished before its turn"
+            );
+        }
     }
 
     /// A page is fetched by the first poll in line that lists it; a later one waits for it,
