@@ -224,6 +224,8 @@ impl Drop for Held<'_> {
 /// None when it ran out. While a wait is under way the timer looks again at most once a
 /// second, so a poll may overrun its budget by under a second.
 pub(super) async fn within<F: Future>(limit: Duration, turn: &Turn, fut: F) -> Option<F::Output> {
+    // A limit past any real poll (the config only says "> 0") must not overflow the clock.
+    let limit = limit.min(Duration::from_secs(100 * 365 * 86_400));
     tokio::pin!(fut);
     let start = Instant::now();
     let mut deadline = start + limit;
@@ -293,6 +295,9 @@ mod tests {
         let free = Turn::new(None);
         let work = tokio::time::sleep(Duration::from_secs(4));
         assert_eq!(within(limit, &free, work).await, None);
+        // A huge limit is no limit, not a panic.
+        let work = tokio::time::sleep(Duration::from_secs(4));
+        assert_eq!(within(Duration::MAX, &free, work).await, Some(()));
     }
 
     /// A poll that runs out of time just as it starts to wait still passes its turn on only
