@@ -68,7 +68,9 @@ fn main() {
             parse_cpu += thread_cpu() - t;
 
             let t = thread_cpu();
-            if let Ok(text) = decode_html(html, None)
+            // decode_html takes the body (the daemon moves the fetched one in); every round
+            // decodes its own copy, timed like the copy decoding made before it took the body.
+            if let Ok(text) = decode_html(html.clone(), None)
                 && let Ok(a) = extractor.extract(&text, None)
             {
                 sink += a.blocks.len();

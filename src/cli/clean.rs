@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::extract::{Extractor, SiteMemory, decode_html_owned};
+use crate::extract::{Extractor, SiteMemory, decode_html};
 use crate::model::CleanArticle;
 
 #[derive(Debug, clap::Args)]
@@ -92,8 +92,8 @@ pub fn run(
         None => (read_page(Path::new(input))?, None),
     };
     let base = base_arg.or(fetched_url);
-    let html = decode_html_owned(bytes, content_type.as_deref())
-        .with_context(|| format!("decoding {input}"))?;
+    let html =
+        decode_html(bytes, content_type.as_deref()).with_context(|| format!("decoding {input}"))?;
     let mut out = super::output::stdout();
     if let Some(memory) = &memory {
         let page = if args.explain {
@@ -187,7 +187,7 @@ pub fn prime(
     let (mut used, mut no_host, mut failed) = (0usize, 0usize, 0usize);
     for (_, path) in html_files(dir)? {
         let bytes = read_page(&path)?;
-        let page = decode_html_owned(bytes, None)
+        let page = decode_html(bytes, None)
             .and_then(|html| extractor.extract_with(&html, base, Some(&memory)));
         match page {
             Ok(page) => match page.host.clone() {
@@ -269,7 +269,7 @@ fn batch(
             Ok(bytes) => {
                 let (w0, c0) = (Instant::now(), thread_cpu_time());
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decode_html_owned(bytes, None).and_then(|html| match memory {
+                    decode_html(bytes, None).and_then(|html| match memory {
                         Some(m) => extractor
                             .extract_with(&html, None, Some(m))
                             .map(|p| p.article),

@@ -3,8 +3,6 @@
 //! first bytes > statistical detection (chardetng). Binary payloads are refused up front so the
 //! parser never sees them.
 
-use std::borrow::Cow;
-
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use super::ExtractError;
@@ -15,21 +13,10 @@ const PRESCAN_BYTES: usize = 4096;
 /// How much of an undeclared document chardetng looks at: enough to be sure, bounded in cost.
 const DETECT_BYTES: usize = 64 * 1024;
 
-/// Decodes an HTML payload to UTF-8 text (see the module doc for the precedence).
-pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> Result<String, ExtractError> {
-    decode(Cow::Borrowed(bytes), content_type)
-}
-
-/// [`decode_html`] on a body the caller no longer needs: valid UTF-8 (most of the web)
-/// becomes the text without a copy, and is validated once.
-pub fn decode_html_owned(
-    bytes: Vec<u8>,
-    content_type: Option<&str>,
-) -> Result<String, ExtractError> {
-    decode(Cow::Owned(bytes), content_type)
-}
-
-fn decode(bytes: Cow<'_, [u8]>, content_type: Option<&str>) -> Result<String, ExtractError> {
+/// Decodes an HTML payload to UTF-8 text (see the module doc for the precedence). Takes the
+/// body by value: valid UTF-8 (most of the web) becomes the text without a copy, validated
+/// once.
+pub fn decode_html(bytes: Vec<u8>, content_type: Option<&str>) -> Result<String, ExtractError> {
     if let Some((enc, bom_len)) = Encoding::for_bom(&bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return Ok(text.into_owned());
@@ -39,15 +26,16 @@ fn decode(bytes: Cow<'_, [u8]>, content_type: Option<&str>) -> Result<String, Ex
         .and_then(charset_from_content_type)
         .or_else(|| prescan(&bytes[..bytes.len().min(PRESCAN_BYTES)]));
     let (enc, bytes) = match declared {
-        Some(enc) if enc == UTF_8 => match utf8(bytes) {
+        Some(enc) if enc == UTF_8 => match String::from_utf8(bytes) {
             Ok(text) => return Ok(text),
             // Declared UTF-8 but not quite: decoded with replacement characters below.
-            Err(bytes) => (UTF_8, bytes),
+            Err(e) => (UTF_8, e.into_bytes()),
         },
         Some(enc) => (enc, bytes),
-        None => match utf8(bytes) {
+        None => match String::from_utf8(bytes) {
             Ok(text) => return Ok(text),
-            Err(bytes) => {
+            Err(e) => {
+                let bytes = e.into_bytes();
                 let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
                 let sample = &bytes[..bytes.len().min(DETECT_BYTES)];
                 det.feed(sample, sample.len() == bytes.len());
@@ -57,17 +45,6 @@ fn decode(bytes: Cow<'_, [u8]>, content_type: Option<&str>) -> Result<String, Ex
     };
     let (text, _) = enc.decode_without_bom_handling(&bytes);
     Ok(text.into_owned())
-}
-
-/// The bytes as text when they are valid UTF-8 (an owned buffer is reused), else the bytes.
-fn utf8(bytes: Cow<'_, [u8]>) -> Result<String, Cow<'_, [u8]>> {
-    match bytes {
-        Cow::Owned(v) => String::from_utf8(v).map_err(|e| Cow::Owned(e.into_bytes())),
-        Cow::Borrowed(b) => match std::str::from_utf8(b) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => Err(Cow::Borrowed(b)),
-        },
-    }
 }
 
 /// An HTML label as the standard maps it: UTF-16 declared inside the bytes cannot be true (we
@@ -188,20 +165,24 @@ mod tests {
     #[test]
     fn windows_1252_from_meta() {
         let bytes = b"<html><head><meta charset=\"windows-1252\"></head><body>caf\xe9 \x93q\x94</body></html>";
-        assert!(decode_html(bytes, None).unwrap().contains("café “q”"));
+        assert!(
+            decode_html(bytes.to_vec(), None)
+                .unwrap()
+                .contains("café “q”")
+        );
     }
 
     #[test]
     fn iso_8859_2_from_http_equiv() {
         let bytes = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-2\"><p>\xb1\xe6</p>";
-        assert!(decode_html(bytes, None).unwrap().contains("ąć"));
+        assert!(decode_html(bytes.to_vec(), None).unwrap().contains("ąć"));
     }
 
     #[test]
     fn header_beats_meta() {
         let bytes = b"<meta charset=\"utf-8\"><p>caf\xe9</p>";
         assert!(
-            decode_html(bytes, Some("text/html; charset=ISO-8859-1"))
+            decode_html(bytes.to_vec(), Some("text/html; charset=ISO-8859-1"))
                 .unwrap()
                 .contains("café")
         );
@@ -211,36 +192,44 @@ mod tests {
     fn bom_beats_header_and_meta() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice("<meta charset=\"iso-8859-1\"><p>café</p>".as_bytes());
-        let text = decode_html(&bytes, Some("text/html; charset=windows-1252")).unwrap();
+        let text = decode_html(bytes.to_vec(), Some("text/html; charset=windows-1252")).unwrap();
         assert!(text.contains("café") && !text.starts_with('\u{feff}'));
         let mut utf16 = vec![0xFF, 0xFE];
         for u in "<p>hé</p>".encode_utf16() {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
-        assert!(decode_html(&utf16, None).unwrap().contains("hé"));
+        assert!(decode_html(utf16.to_vec(), None).unwrap().contains("hé"));
     }
 
     #[test]
     fn shift_jis_and_gb18030() {
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("<p>日本語のニュース記事です。</p>");
         assert!(
-            decode_html(&sjis, Some("text/html; charset=Shift_JIS"))
+            decode_html(sjis.to_vec(), Some("text/html; charset=Shift_JIS"))
                 .unwrap()
                 .contains("日本語")
         );
         let mut html = b"<meta charset=gb18030>".to_vec();
         html.extend_from_slice(&encoding_rs::GB18030.encode("<p>中文新闻</p>").0);
-        assert!(decode_html(&html, None).unwrap().contains("中文新闻"));
+        assert!(
+            decode_html(html.to_vec(), None)
+                .unwrap()
+                .contains("中文新闻")
+        );
     }
 
     #[test]
     fn undeclared_legacy_text_is_detected() {
         let (bytes, _, _) = encoding_rs::WINDOWS_1252
             .encode("<p>Le café est très apprécié à Paris, été comme hiver; déjà célèbre.</p>");
-        assert!(decode_html(&bytes, None).unwrap().contains("très apprécié"));
+        assert!(
+            decode_html(bytes.to_vec(), None)
+                .unwrap()
+                .contains("très apprécié")
+        );
         let (sjis, _, _) = encoding_rs::SHIFT_JIS
             .encode("<p>これは日本語のニュース記事です。東京で会議が開かれました。</p>");
-        assert!(decode_html(&sjis, None).unwrap().contains("日本語"));
+        assert!(decode_html(sjis.to_vec(), None).unwrap().contains("日本語"));
     }
 
     #[test]
@@ -252,53 +241,61 @@ mod tests {
             b"%PDF-1.7",
         ] {
             assert!(
-                matches!(decode_html(bytes, None), Err(ExtractError::NotHtml { .. })),
+                matches!(
+                    decode_html(bytes.to_vec(), None),
+                    Err(ExtractError::NotHtml { .. })
+                ),
                 "{bytes:?}"
             );
         }
     }
 
     #[test]
-    fn an_owned_body_decodes_exactly_as_a_borrowed_one() {
+    fn each_charset_case_decodes_to_the_exact_text() {
         let (legacy, _, _) = encoding_rs::WINDOWS_1252.encode("<p>Le café est très apprécié.</p>");
-        let cases: [(&[u8], Option<&str>); 7] = [
-            ("<p>naïve café</p>".as_bytes(), None),
+        let cases: [(&[u8], Option<&str>, &str); 7] = [
+            ("<p>naïve café</p>".as_bytes(), None, "<p>naïve café</p>"),
             (
                 "<p>naïve café</p>".as_bytes(),
                 Some("text/html; charset=utf-8"),
+                "<p>naïve café</p>",
             ),
             // Declared UTF-8, one stray Latin-1 byte: replaced, not refused.
-            (b"<meta charset=utf-8><p>caf\xe9 ok</p>", None),
-            (b"<p>caf\xe9 ok</p>", Some("text/html; charset=UTF-8")),
+            (
+                b"<meta charset=utf-8><p>caf\xe9 ok</p>",
+                None,
+                "<meta charset=utf-8><p>caf\u{fffd} ok</p>",
+            ),
+            (
+                b"<p>caf\xe9 ok</p>",
+                Some("text/html; charset=UTF-8"),
+                "<p>caf\u{fffd} ok</p>",
+            ),
             (
                 b"<meta charset=\"windows-1252\"><p>caf\xe9 \x93q\x94</p>",
                 None,
+                "<meta charset=\"windows-1252\"><p>café “q”</p>",
             ),
-            (&legacy, None),
+            (&legacy, None, "<p>Le café est très apprécié.</p>"),
             (
                 b"\xef\xbb\xbf<p>bom</p>",
                 Some("text/html; charset=iso-8859-1"),
+                "<p>bom</p>",
             ),
         ];
-        for (bytes, ct) in cases {
-            let borrowed = decode_html(bytes, ct).unwrap();
-            let owned = decode_html_owned(bytes.to_vec(), ct).unwrap();
-            assert_eq!(owned, borrowed, "{ct:?} {bytes:?}");
+        for (bytes, ct, text) in cases {
+            assert_eq!(
+                decode_html(bytes.to_vec(), ct).unwrap(),
+                text,
+                "{ct:?} {bytes:?}"
+            );
         }
-        assert!(
-            decode_html_owned(
-                b"<p>caf\xe9 ok</p>".to_vec(),
-                Some("text/html; charset=utf-8")
-            )
-            .unwrap()
-            .contains("caf\u{fffd} ok")
-        );
-        assert!(decode_html_owned(b"%PDF-1.4".to_vec(), None).is_err());
+        assert!(decode_html(b"%PDF-1.4".to_vec(), None).is_err());
     }
 
     #[test]
     fn utf16_label_in_meta_means_utf8() {
         let bytes = "<meta charset=utf-16><p>naïve</p>".as_bytes();
-        assert!(decode_html(bytes, None).unwrap().contains("naïve"));
+        assert!(decode_html(bytes.to_vec(), None).unwrap().contains("naïve"));
     }
 }

@@ -43,7 +43,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{CleanArticle, PageMeta};
 
-pub use decode::{decode_html, decode_html_owned};
+pub use decode::decode_html;
 pub use memory::{HostView, MemoryError, SiteMemory, host_key};
 pub use prepass::{MAX_DEPTH, MAX_INPUT_BYTES};
 

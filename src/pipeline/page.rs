@@ -154,10 +154,8 @@ impl Worker {
         let done = self
             .cpu
             .run(move || {
-                let html = crate::extract::decode_html_owned(
-                    fetched.body,
-                    fetched.content_type.as_deref(),
-                )?;
+                let html =
+                    crate::extract::decode_html(fetched.body, fetched.content_type.as_deref())?;
                 // Site chrome the host repeats is dropped, and kept out of the fingerprint; then
                 // the page is remembered (after, so a page is never judged by its own blocks).
                 let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
