@@ -265,13 +265,13 @@ impl Pipeline {
         turn.wait_to_register().await;
         let mut pending = Vec::new();
         for item in parsed.items {
-            if self.known(&item).await? {
+            let link = article::canonicalize(&item.link);
+            if self.known(&link, &item).await? {
                 report.count(&ItemOutcome::Known);
                 continue;
             }
-            let link = article::canonicalize(&item.link);
             if !turn.claim(&[link.as_str(), item.link.as_str()]) {
-                pending.push(Pending::Later(item));
+                pending.push(Pending::Later(Box::new((link, item))));
                 continue;
             }
             match self.send_page(feed, item).await {
@@ -286,15 +286,16 @@ impl Pipeline {
         // job, one transaction and one reply. The verdicts are collected after.
         let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; pending.len()];
         let mut chunks: Vec<(Vec<usize>, oneshot::Receiver<Vec<ItemOutcome>>)> = Vec::new();
-        let mut chunk: (Vec<usize>, Vec<super::Prepared>) = Default::default();
+        let mut chunk: (Vec<usize>, Vec<Prepared>) = Default::default();
         for (i, p) in pending.into_iter().enumerate() {
             let mut rx = match p {
                 Pending::Page(rx) => rx,
-                Pending::Later(item) => {
+                Pending::Later(later) => {
+                    let (link, item) = *later;
                     turn.wait_to_commit().await;
                     // Chunks may be with the writer already: a store error fails this item
                     // (retried next pass) instead of the whole poll's counts.
-                    match self.known(&item).await {
+                    match self.known(&link, &item).await {
                         Ok(false) => {}
                         Ok(true) => {
                             outcomes[i] = Some(ItemOutcome::Known);
@@ -377,10 +378,9 @@ impl Pipeline {
         Ok((report, None))
     }
 
-    /// Whether the item's page is stored, recorded or rejected already (by its canonical
-    /// link or its link as given).
-    async fn known(&self, item: &FeedItem) -> Result<bool, StoreError> {
-        let link = article::canonicalize(&item.link);
+    /// Whether the item's page is stored, recorded or rejected already (by `link`, its
+    /// canonical link, or its link as given).
+    async fn known(&self, link: &url::Url, item: &FeedItem) -> Result<bool, StoreError> {
         Ok(match &self.inner.shared {
             None => match self.inner.store.known(link.as_str())? {
                 Some(_) => true,
@@ -455,8 +455,8 @@ enum Pending {
     /// Its page is with the page workers.
     Page(oneshot::Receiver<Result<Prepared, ItemOutcome>>),
     /// An earlier feed of the `newsd once` pass fetches its page: looked at again when that
-    /// feed has ended.
-    Later(FeedItem),
+    /// feed has ended (with its canonical link; boxed: rare, and large).
+    Later(Box<(url::Url, FeedItem)>),
 }
 
 /// A poll cut short by the store: retried after [`STORE_RETRY`] (the gate pauses ingest
