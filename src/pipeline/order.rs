@@ -249,18 +249,23 @@ pub(super) async fn within<F: Future>(limit: Duration, turn: &Turn, fut: F) -> O
 mod tests {
     use super::*;
 
+    /// The second poll's turn in a line whose first poll ends after `first_for`.
+    fn second_in_line(first_for: Duration) -> Turn {
+        let mut line = Line::new();
+        let (_, first_ended) = line.next_place();
+        let (place, _) = line.next_place();
+        tokio::spawn(async move {
+            tokio::time::sleep(first_for).await;
+            drop(first_ended);
+        });
+        Turn::new(Some(place))
+    }
+
     /// The poll timeout leaves out the time a poll waited for its turn, and only that.
     #[tokio::test(start_paused = true)]
     async fn the_poll_timeout_does_not_count_the_waits_for_the_turn() {
         let limit = Duration::from_secs(3);
-        let mut line = Line::new();
-        let (_, first_ended) = line.next_place();
-        let (place, _) = line.next_place();
-        let turn = Turn::new(Some(place));
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            drop(first_ended);
-        });
+        let turn = second_in_line(Duration::from_secs(5));
         // Waits 5 s for its turn, then works 2 s: 7 s in all, 2 s of its own.
         let t0 = Instant::now();
         let work = async {
@@ -273,14 +278,7 @@ mod tests {
         assert_eq!(turn.waited(), Duration::from_secs(5));
 
         // Its own work past the limit still times out, wait or no wait.
-        let mut line = Line::new();
-        let (_, first_ended) = line.next_place();
-        let (place, _) = line.next_place();
-        let turn = Turn::new(Some(place));
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            drop(first_ended);
-        });
+        let turn = second_in_line(Duration::from_secs(1));
         let t0 = Instant::now();
         let work = async {
             turn.wait_to_commit().await;
@@ -305,14 +303,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_poll_that_times_out_while_waiting_still_keeps_its_place() {
         for _ in 0..40 {
-            let mut line = Line::new();
-            let (_, first_ended) = line.next_place();
-            let (place, _) = line.next_place();
-            let turn = Turn::new(Some(place));
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                drop(first_ended);
-            });
+            let turn = second_in_line(Duration::from_secs(10));
             let t0 = Instant::now();
             let work = async {
                 tokio::time::sleep(Duration::from_secs(3)).await;
