@@ -528,23 +528,10 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
             .delivery(Delivery::After(Duration::from_millis(1500))),
     );
     s.server.put("/ord/second.html", page);
-    let rss = |name: &str, pages: &[&str]| {
-        let items: String = pages
-            .iter()
-            .map(|p| {
-                format!(
-                    "<item><title>Story</title><link>{}</link><guid>{name}{p}</guid></item>",
-                    s.url_of(&format!("/ord/{p}.html"))
-                )
-            })
-            .collect();
-        format!(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{name}</title>{items}</channel></rss>"
-        )
-    };
+    let page_url = |name: &str| s.url_of(&format!("/ord/{name}.html"));
     s.server.put(
         "/ord/first.xml",
-        Route::new(200, "application/rss+xml", rss("first", &["first"])),
+        Route::new(200, "application/rss+xml", rss(&[page_url("first")])),
     );
     // The last feed lists the first feed's page too: it must wait for it, not fetch it.
     s.server.put(
@@ -552,7 +539,7 @@ fn once_polls_feeds_side_by_side_and_commits_them_in_list_order() {
         Route::new(
             200,
             "application/rss+xml",
-            rss("second", &["first", "second"]),
+            rss(&[page_url("first"), page_url("second")]),
         ),
     );
     // Every answer takes a while, so polls one after the other never overlap.

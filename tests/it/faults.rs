@@ -47,19 +47,6 @@ fn get(f: &Fetcher, url: &str, kind: Kind) -> Result<Outcome, FetchError> {
     rt().block_on(f.get(&Url::parse(url).unwrap(), kind, None))
 }
 
-fn rss(items: &[String]) -> String {
-    let items: String = items
-        .iter()
-        .enumerate()
-        .map(|(i, link)| {
-            format!("<item><title>Item {i}</title><link>{link}</link><guid>g{i}</guid></item>")
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>"
-    )
-}
-
 fn feed_states(config: &std::path::Path) -> Vec<Value> {
     let out = newsd(config, &["feeds", "--json"]);
     assert_ok(&out);

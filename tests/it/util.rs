@@ -315,3 +315,17 @@ pub fn check_ok(config: &Path) -> String {
     assert!(report.trim_end().ends_with(": ok"), "{report}");
     report
 }
+
+/// An RSS 2.0 feed whose items link to `items` (titles "Item 0", "Item 1", …).
+pub fn rss(items: &[String]) -> String {
+    let items: String = items
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            format!("<item><title>Item {i}</title><link>{link}</link><guid>g{i}</guid></item>")
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>"
+    )
+}
