@@ -96,9 +96,11 @@ pub fn fetched(m: &Metrics, target: Target, took: Duration) {
     m.fetch_duration(target, took);
 }
 
-/// How long decoding, extracting and fingerprinting a page took (a measurement).
-pub fn extracted(m: &Metrics, took: Duration) {
+/// How long decoding, extracting and fingerprinting a page took (wall, from the hand-off to a
+/// page thread), and the page thread's CPU time in decoding and extracting it (measurements).
+pub fn extracted(m: &Metrics, took: Duration, extract_cpu: Duration) {
     m.extract_duration(took);
+    m.extract_cpu(extract_cpu);
 }
 
 /// A page fetch failed; a transient failure is retried on a later poll (a permanent one is

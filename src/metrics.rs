@@ -25,7 +25,8 @@
 //! | `newsd_polls_abandoned_total` | counter | `reason` (`panic`, `timeout`): polls that did not end normally |
 //! | `newsd_failing_feeds` | gauge | `kind` ([`ErrorKind`]) — feeds whose last poll failed, by the error's kind |
 //! | `newsd_fetch_duration_seconds` | histogram | `target`; includes waiting for the host's turn |
-//! | `newsd_extract_duration_seconds` | histogram | — decode, extract and fingerprint one page |
+//! | `newsd_extract_duration_seconds` | histogram | — decode, extract and fingerprint one page (wall, from the hand-off to a page thread) |
+//! | `newsd_extract_cpu_seconds_total` | counter | — CPU time the page threads spent decoding and extracting pages: the work `newsd clean` times, without site memory's bookkeeping, fingerprint or store |
 //!
 //! Every label value is an enum, so cardinality is fixed at compile time: per-feed health is
 //! a gauge per error kind (how many feeds fail, and why), not a series per feed, which would
@@ -164,6 +165,25 @@ impl Histogram {
     }
 }
 
+/// CPU time consumed by the calling thread (what `newsd clean` times per page, and the page
+/// threads time for `newsd_extract_cpu_seconds_total`).
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported on
+    // every platform newsd targets (Linux); on failure the zeroed value is returned.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 /// The metrics of one process. Shared behind an `Arc`; every method takes `&self`.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -183,6 +203,9 @@ pub struct Metrics {
     failing_feeds: [Cell; ERROR_KINDS],
     fetch_duration: [Histogram; 2],
     extract_duration: Histogram,
+    /// Nanoseconds of page-thread CPU in decode + extract: lets the CPU per article be set
+    /// against what extraction alone costs (`benches/run.sh e2e --run`).
+    extract_cpu_nanos: Cell,
     cluster: ClusterCells,
 }
 
@@ -235,6 +258,12 @@ impl Metrics {
     /// How long decoding, extracting and fingerprinting one page took.
     pub(crate) fn extract_duration(&self, d: Duration) {
         self.extract_duration.observe(&EXTRACT_BUCKETS, d);
+    }
+
+    /// CPU time a page thread spent decoding and extracting one page.
+    pub(crate) fn extract_cpu(&self, d: Duration) {
+        self.extract_cpu_nanos
+            .add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
 
     pub(crate) fn extract_failure(&self, f: ExtractFailure) {
@@ -498,6 +527,13 @@ impl Metrics {
             &EXTRACT_BUCKETS,
             &self.extract_duration,
         );
+        simple(
+            &mut out,
+            "newsd_extract_cpu_seconds_total",
+            "counter",
+            "CPU time the page threads spent decoding and extracting pages (without fingerprint and store).",
+            format!("{:.6}", self.extract_cpu_nanos.get() as f64 / 1e9),
+        );
         if self.cluster.enabled.get() == 1 {
             self.render_cluster(&mut out);
         }
@@ -613,6 +649,8 @@ mod tests {
         m.extract_failure(ExtractFailure::NoContent);
         m.fetch_duration(Target::Feed, Duration::from_millis(70));
         m.fetch_duration(Target::Feed, Duration::from_secs(60));
+        m.extract_cpu(Duration::from_micros(1_500));
+        m.extract_cpu(Duration::from_micros(250));
         let mut failing = [0u64; ERROR_KINDS];
         failing[ErrorKind::Dns as usize] = 4;
         m.set_failing_feeds(&failing);
@@ -648,6 +686,8 @@ mod tests {
             "newsd_fetch_duration_seconds_count{target=\"feed\"} 2",
             "newsd_fetch_duration_seconds_sum{target=\"feed\"} 60.07",
             "newsd_extract_duration_seconds_count 0",
+            "# TYPE newsd_extract_cpu_seconds_total counter",
+            "newsd_extract_cpu_seconds_total 0.001750",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
         }

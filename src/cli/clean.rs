@@ -222,24 +222,6 @@ fn read_page(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// CPU time consumed by the calling thread.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported on
-    // every platform newsd targets (Linux); on failure the zeroed value is returned.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
-}
-
 fn batch(
     input: &Path,
     output: &Path,
@@ -267,7 +249,7 @@ fn batch(
                 format!("error:read:{e:#}").replace(',', ";"),
             ),
             Ok(bytes) => {
-                let (w0, c0) = (Instant::now(), thread_cpu_time());
+                let (w0, c0) = (Instant::now(), crate::metrics::thread_cpu_time());
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     decode_html(bytes, None).and_then(|html| match memory {
                         Some(m) => extractor
@@ -276,7 +258,10 @@ fn batch(
                         None => extractor.extract(&html, None),
                     })
                 }));
-                let (wall, cpu) = (w0.elapsed(), thread_cpu_time().saturating_sub(c0));
+                let (wall, cpu) = (
+                    w0.elapsed(),
+                    crate::metrics::thread_cpu_time().saturating_sub(c0),
+                );
                 match result {
                     Ok(Ok(article)) => (render(&article, body_only), wall, cpu, "ok".to_owned()),
                     Ok(Err(e)) => (String::new(), wall, cpu, format!("error:{}", e.kind())),

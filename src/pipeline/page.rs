@@ -3,6 +3,7 @@
 //! feed's poll.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::mpsc;
@@ -15,9 +16,9 @@ use crate::article;
 use crate::cluster::Candidate;
 use crate::dedup::Engine;
 use crate::events;
-use crate::extract::{ExtractError, Extractor, SiteMemory};
+use crate::extract::{Extractor, SiteMemory};
 use crate::fetch::{Fetcher, Kind, Outcome};
-use crate::metrics::{ExtractFailure, Metrics, Target};
+use crate::metrics::{ExtractFailure, Metrics, Target, thread_cpu_time};
 use crate::model::{CleanArticle, FeedItem};
 use crate::pipeline::{Gate, Liveness};
 use crate::store::{Reject, Store};
@@ -154,11 +155,19 @@ impl Worker {
         let done = self
             .cpu
             .run(move || {
-                let html =
-                    crate::extract::decode_html(fetched.body, fetched.content_type.as_deref())?;
+                let cpu = thread_cpu_time();
                 // Site chrome the host repeats is dropped, and kept out of the fingerprint; then
                 // the page is remembered (after, so a page is never judged by its own blocks).
-                let page = extractor.extract_with(&html, Some(&url_for_task), Some(&memory))?;
+                let page =
+                    crate::extract::decode_html(fetched.body, fetched.content_type.as_deref())
+                        .and_then(|html| {
+                            extractor.extract_with(&html, Some(&url_for_task), Some(&memory))
+                        });
+                let extract_cpu = thread_cpu_time().saturating_sub(cpu);
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (extract_cpu, Err(e)),
+                };
                 if let Some(host) = &page.host {
                     let page_id = xxhash_rust::xxh3::xxh3_64(url_for_task.as_str().as_bytes());
                     memory.observe_page(host, page_id, &page);
@@ -169,11 +178,12 @@ impl Worker {
                 let canonical =
                     article::page_canonical(&url_for_task, article.meta.canonical_url.as_deref());
                 let fingerprint = engine.fingerprint(&article.title, &body);
-                Ok::<_, ExtractError>((article, canonical, fingerprint))
+                (extract_cpu, Ok((article, canonical, fingerprint)))
             })
             .await;
-        events::extracted(metrics, started.elapsed());
-        let (article, canonical, fingerprint) = match done {
+        let extract_cpu = done.as_ref().map_or(Duration::ZERO, |(cpu, _)| *cpu);
+        events::extracted(metrics, started.elapsed(), extract_cpu);
+        let (article, canonical, fingerprint) = match done.map(|(_, r)| r) {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => {
                 let failure = ExtractFailure::from_label(e.kind());

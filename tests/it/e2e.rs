@@ -321,6 +321,10 @@ fn the_admin_endpoint_serves_metrics_and_probes() {
         pages
     );
     assert_eq!(value("newsd_extract_duration_seconds_count"), pages);
+    // Extraction's own CPU is counted (the clock ticks per page thread; seven real pages
+    // take well over a microsecond to parse).
+    let extract_cpu = value("newsd_extract_cpu_seconds_total");
+    assert!(extract_cpu > 0.0 && extract_cpu < 60.0, "{extract_cpu}");
 
     let (status, _) = daemon.stop();
     assert!(status.success());
