@@ -82,13 +82,7 @@ pub async fn once(
                     continue;
                 }
             }
-            let (place, ended) = line.next_place();
-            let pipeline = &services.pipeline;
-            polls.push_back(async move {
-                let done = pipeline.poll_after(spec, Some(place)).await;
-                drop(ended);
-                done
-            });
+            polls.push_back(services.pipeline.poll_after(spec, Some(line.next_place())));
         }
         if polls.is_empty() {
             break;

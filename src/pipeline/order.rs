@@ -40,8 +40,9 @@ impl Line {
         Line::default()
     }
 
-    /// The next place, and the sender to drop when that poll has ended.
-    pub fn next_place(&mut self) -> (Place, oneshot::Sender<()>) {
+    /// The next place. The poll that takes it ends when its [`Turn`] is dropped (or the
+    /// place itself, unused).
+    pub fn next_place(&mut self) -> Place {
         let (registering, registered) = oneshot::channel();
         let (ending, ended) = oneshot::channel();
         let place = Place {
@@ -50,9 +51,10 @@ impl Line {
             registered: self.registered.replace(registered),
             registering,
             ended: self.ended.replace(ended),
+            ending,
         };
         self.next += 1;
-        (place, ending)
+        place
     }
 }
 
@@ -66,12 +68,16 @@ pub struct Place {
     registering: oneshot::Sender<()>,
     /// The poll before has ended (None: first in line).
     ended: Option<oneshot::Receiver<()>>,
+    /// Dropped when this poll has ended.
+    ending: oneshot::Sender<()>,
 }
 
 /// What a poll does with its place while it runs.
 pub(super) struct Turn {
     state: Mutex<TurnState>,
     claims: Option<(usize, Claims)>,
+    /// Dropped with the turn, when the poll has ended: the next poll may commit.
+    _ending: Option<oneshot::Sender<()>>,
 }
 
 struct TurnState {
@@ -85,14 +91,15 @@ struct TurnState {
 
 impl Turn {
     pub(super) fn new(place: Option<Place>) -> Turn {
-        let (claims, registered, registering, ended) = match place {
+        let (claims, registered, registering, ended, ending) = match place {
             Some(p) => (
                 Some((p.index, p.claims)),
                 p.registered,
                 Some(p.registering),
                 p.ended,
+                Some(p.ending),
             ),
-            None => (None, None, None, None),
+            None => (None, None, None, None, None),
         };
         Turn {
             state: Mutex::new(TurnState {
@@ -103,6 +110,7 @@ impl Turn {
                 since: None,
             }),
             claims,
+            _ending: ending,
         }
     }
 
@@ -252,13 +260,14 @@ mod tests {
     /// The second poll's turn in a line whose first poll ends after `first_for`.
     fn second_in_line(first_for: Duration) -> Turn {
         let mut line = Line::new();
-        let (_, first_ended) = line.next_place();
-        let (place, _) = line.next_place();
+        let first = Turn::new(Some(line.next_place()));
+        let second = Turn::new(Some(line.next_place()));
+        first.registered();
         tokio::spawn(async move {
             tokio::time::sleep(first_for).await;
-            drop(first_ended);
+            drop(first);
         });
-        Turn::new(Some(place))
+        second
     }
 
     /// The poll timeout leaves out the time a poll waited for its turn, and only that.
@@ -324,8 +333,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_is_claimed_by_the_earliest_poll_that_lists_it() {
         let mut line = Line::new();
-        let (first, _e1) = line.next_place();
-        let (second, _e2) = line.next_place();
+        let (first, second) = (line.next_place(), line.next_place());
         let (first, second) = (Turn::new(Some(first)), Turn::new(Some(second)));
         first.wait_to_register().await;
         assert!(first.claim(&["http://a.test/x", "http://a.test/x?utm=1"]));

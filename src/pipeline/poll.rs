@@ -40,7 +40,8 @@ impl Pipeline {
     /// [`Pipeline::poll`] at a place in `newsd once`'s list order (see [`super::order`]): the
     /// poll fetches and extracts side by side with the others, but registers its pages after
     /// the poll before it and hands articles to the writer only after that poll has ended.
-    /// The waits do not count against `daemon.poll_timeout_secs`.
+    /// The waits do not count against `daemon.poll_timeout_secs`. The next poll in line may
+    /// commit once this returns (the place goes with it).
     pub async fn poll_after(&self, spec: &FeedSpec, place: Option<Place>) -> PollDone {
         let feed = spec.url.as_str().to_string();
         let span = info_span!("feed_poll", feed = %feed);
