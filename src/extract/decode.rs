@@ -16,7 +16,7 @@ const DETECT_BYTES: usize = 64 * 1024;
 /// Decodes an HTML payload to UTF-8 text (see the module doc for the precedence). Takes the
 /// body by value: valid UTF-8 (most of the web) becomes the text without a copy, validated
 /// once.
-pub fn decode_html(bytes: Vec<u8>, content_type: Option<&str>) -> Result<String, ExtractError> {
+pub fn decode_html(mut bytes: Vec<u8>, content_type: Option<&str>) -> Result<String, ExtractError> {
     if let Some((enc, bom_len)) = Encoding::for_bom(&bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return Ok(text.into_owned());
@@ -25,23 +25,22 @@ pub fn decode_html(bytes: Vec<u8>, content_type: Option<&str>) -> Result<String,
     let declared = content_type
         .and_then(charset_from_content_type)
         .or_else(|| prescan(&bytes[..bytes.len().min(PRESCAN_BYTES)]));
-    let (enc, bytes) = match declared {
-        Some(enc) if enc == UTF_8 => match String::from_utf8(bytes) {
-            Ok(text) => return Ok(text),
+    let enc = match declared {
+        Some(enc) if enc != UTF_8 => enc,
+        // Declared UTF-8, or undeclared: valid UTF-8 is the text as it is.
+        declared => {
+            bytes = match String::from_utf8(bytes) {
+                Ok(text) => return Ok(text),
+                Err(e) => e.into_bytes(),
+            };
             // Declared UTF-8 but not quite: decoded with replacement characters below.
-            Err(e) => (UTF_8, e.into_bytes()),
-        },
-        Some(enc) => (enc, bytes),
-        None => match String::from_utf8(bytes) {
-            Ok(text) => return Ok(text),
-            Err(e) => {
-                let bytes = e.into_bytes();
+            declared.unwrap_or_else(|| {
                 let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
                 let sample = &bytes[..bytes.len().min(DETECT_BYTES)];
                 det.feed(sample, sample.len() == bytes.len());
-                (det.guess(None, chardetng::Utf8Detection::Allow), bytes)
-            }
-        },
+                det.guess(None, chardetng::Utf8Detection::Allow)
+            })
+        }
     };
     let (text, _) = enc.decode_without_bom_handling(&bytes);
     Ok(text.into_owned())
@@ -192,13 +191,13 @@ mod tests {
     fn bom_beats_header_and_meta() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice("<meta charset=\"iso-8859-1\"><p>café</p>".as_bytes());
-        let text = decode_html(bytes.to_vec(), Some("text/html; charset=windows-1252")).unwrap();
+        let text = decode_html(bytes, Some("text/html; charset=windows-1252")).unwrap();
         assert!(text.contains("café") && !text.starts_with('\u{feff}'));
         let mut utf16 = vec![0xFF, 0xFE];
         for u in "<p>hé</p>".encode_utf16() {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
-        assert!(decode_html(utf16.to_vec(), None).unwrap().contains("hé"));
+        assert!(decode_html(utf16, None).unwrap().contains("hé"));
     }
 
     #[test]
@@ -211,11 +210,7 @@ mod tests {
         );
         let mut html = b"<meta charset=gb18030>".to_vec();
         html.extend_from_slice(&encoding_rs::GB18030.encode("<p>中文新闻</p>").0);
-        assert!(
-            decode_html(html.to_vec(), None)
-                .unwrap()
-                .contains("中文新闻")
-        );
+        assert!(decode_html(html, None).unwrap().contains("中文新闻"));
     }
 
     #[test]
