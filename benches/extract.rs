@@ -14,16 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use newsd::extract::{ExtractConfig, Extractor, decode_html};
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+use newsd::metrics::thread_cpu_time;
 
 fn main() {
     let dir = std::env::args()
@@ -61,13 +52,13 @@ fn main() {
     let mut sink = 0usize;
     for _round in 0..3 {
         for html in &pages {
-            let t = thread_cpu();
+            let t = thread_cpu_time();
             let doc = scraper::Html::parse_document(&String::from_utf8_lossy(html));
             sink += doc.root_element().text().map(str::len).sum::<usize>();
             drop(doc);
-            parse_cpu += thread_cpu() - t;
+            parse_cpu += thread_cpu_time() - t;
 
-            let t = thread_cpu();
+            let t = thread_cpu_time();
             // decode_html takes the body (the daemon moves the fetched one in); every round
             // decodes its own copy, timed like the copy decoding made before it took the body.
             if let Ok(text) = decode_html(html.clone(), None)
@@ -75,7 +66,7 @@ fn main() {
             {
                 sink += a.blocks.len();
             }
-            newsd_cpu += thread_cpu() - t;
+            newsd_cpu += thread_cpu_time() - t;
         }
     }
     let n = (pages.len() * 3) as f64;

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::extract::{Extractor, SiteMemory, decode_html};
+use crate::metrics::thread_cpu_time;
 use crate::model::CleanArticle;
 
 #[derive(Debug, clap::Args)]
@@ -249,7 +250,7 @@ fn batch(
                 format!("error:read:{e:#}").replace(',', ";"),
             ),
             Ok(bytes) => {
-                let (w0, c0) = (Instant::now(), crate::metrics::thread_cpu_time());
+                let (w0, c0) = (Instant::now(), thread_cpu_time());
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     decode_html(bytes, None).and_then(|html| match memory {
                         Some(m) => extractor
@@ -258,10 +259,7 @@ fn batch(
                         None => extractor.extract(&html, None),
                     })
                 }));
-                let (wall, cpu) = (
-                    w0.elapsed(),
-                    crate::metrics::thread_cpu_time().saturating_sub(c0),
-                );
+                let (wall, cpu) = (w0.elapsed(), thread_cpu_time().saturating_sub(c0));
                 match result {
                     Ok(Ok(article)) => (render(&article, body_only), wall, cpu, "ok".to_owned()),
                     Ok(Err(e)) => (String::new(), wall, cpu, format!("error:{}", e.kind())),
