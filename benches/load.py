@@ -225,12 +225,17 @@ def e2e(a):
         "ctxt_switches_per_article": round(ctxt / done, 2) if ctxt is not None else None,
         "profiled": bool(a.profile),
     }
-    in_daemon = None
+    in_daemon_row = ""
     if report.get("extract_cpu_s") and report.get("pages_extracted"):
         in_daemon = report["extract_cpu_s"] / report["pages_extracted"]
         res["daemon_extract_cpu_ms_per_page"] = round(in_daemon * 1000, 3)
         res["ratio_daemon_extraction_to_clean"] = round(in_daemon / ex_per_page, 2)
         res["ratio_cpu_per_article_to_daemon_extraction"] = round(cpu / done / in_daemon, 2)
+        in_daemon_row = (
+            "\n| extraction inside the daemon (page threads, `newsd_extract_cpu_seconds_total`) | "
+            f"{res['daemon_extract_cpu_ms_per_page']:.3f} ms/page "
+            f"({res['ratio_daemon_extraction_to_clean']:.2f}× `clean --batch`); CPU per article ÷ it "
+            f"**{res['ratio_cpu_per_article_to_daemon_extraction']:.2f}×** |")
     if a.strace:
         counts = strace_counts(os.path.join(out, "strace.txt"))
         res["strace"] = {k: counts.get(k, 0) for k in ("futex", "sync_file_range", "pwrite64",
@@ -246,8 +251,7 @@ def e2e(a):
 | wall | {wall:.1f} s → **{done / wall:.0f} articles/s** |
 | newsd CPU | {cpu:.1f} s → **{cpu * 1000 / done:.2f} ms/article** |
 | extraction only (`clean --batch`, in-process) | {ex_per_page * 1000:.3f} ms/page |
-| CPU per article ÷ extraction | **{cpu / done / ex_per_page:.2f}×** |{"" if in_daemon is None else f'''
-| extraction inside the daemon (page threads, `newsd_extract_cpu_seconds_total`) | {in_daemon * 1000:.3f} ms/page ({in_daemon / ex_per_page:.2f}× `clean --batch`); CPU per article ÷ it **{cpu / done / in_daemon:.2f}×** |'''}
+| CPU per article ÷ extraction | **{cpu / done / ex_per_page:.2f}×** |{in_daemon_row}
 | context switches | {res["ctxt_switches_per_article"]} per article |
 | peak RSS | {rss:.0f} MiB |
 | store on disk | {store / 1e6:.1f} MB → **{store / max(report['stored'], 1) / 1024:.1f} KiB/stored article** |""")
