@@ -30,11 +30,13 @@
 //! `pipeline/writer.rs` is the one writer thread that performs "duplicate?" and "insert"
 //! together (reading a candidate original's text back when the template check needs it). [`pipeline::gate`] pauses ingest while the store cannot write
 //! (disk full) or free disk is below the watermark, and reopens the store when it can;
-//! [`pipeline::liveness`] records what the writer, page workers and page threads hold.
-//! [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book, O(log n)
-//! per poll; it sleeps while every poll slot is taken) and `newsd once` (`daemon/once.rs`:
-//! polls side by side, committed in list order), reloads feed lists, drains on shutdown, tells systemd and the probes what
-//! [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
+//! [`pipeline::liveness`] records what the writer, page workers and page threads hold;
+//! [`pipeline::order`] keeps `newsd once`'s list order while its polls run side by side (a
+//! page two feeds list is fetched by the earlier one; articles reach the writer in list
+//! order). [`daemon`] runs the scheduler loop over [`daemon::scheduler`] (a due-time book,
+//! O(log n) per poll; it sleeps while every poll slot is taken) and `newsd once`
+//! (`daemon/once.rs`), reloads feed lists, drains on shutdown, tells systemd and the probes
+//! what [`daemon::health`] finds, serves `/metrics`, `/healthz` and `/readyz` on the admin address,
 //! and the live export on its owner-only control socket in the data directory. [`cli`] holds one function per command; `main.rs` maps errors to exit codes.
 //!
 //! Cluster mode ([`cluster`], only with a `[cluster]` section): the same pipeline, but a
