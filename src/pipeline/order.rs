@@ -7,7 +7,7 @@
 //! and which copy of a story is the original follows the list, whatever arrives first.
 //! `newsd run` polls with no place: every wait is a no-op.
 //!
-//! Every poll passes both signals on only after receiving them ([`Turn::finish`] on every way
+//! Every poll passes both signals on only after receiving them (`Turn::finish` on every way
 //! out), so the order holds across polls that end early (a 304, an error, nothing new).
 //!
 //! Owns: the waits, and how long a poll spent in them, which the poll timeout leaves out (it
@@ -40,7 +40,7 @@ impl Line {
         Line::default()
     }
 
-    /// The next place. The poll that takes it ends when its [`Turn`] is dropped (or the
+    /// The next place. The poll that takes it ends when its `Turn` is dropped (or the
     /// place itself, unused).
     pub fn next_place(&mut self) -> Place {
         let (registering, registered) = oneshot::channel();
